@@ -1,0 +1,34 @@
+# Two entry points: `make run` (set up, then run the main job) and `make test` (set up, then test).
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test setup models lint unit bench clean
+
+run: setup
+	$(VENV)/bin/voicebox chat
+
+test: setup lint
+	$(VENV)/bin/pytest -q tests
+
+setup: $(STAMP) models
+
+$(STAMP): pyproject.toml scripts/setup.sh scripts/build-llama-wheel.sh
+	bash scripts/setup.sh
+	touch $(STAMP)
+
+models: $(STAMP)
+	$(VENV)/bin/voicebox models install
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check appliance tui tests bench
+	$(VENV)/bin/mypy appliance tui
+
+unit: $(STAMP)
+	$(VENV)/bin/pytest -q tests/unit
+
+bench: setup
+	$(PY) bench/run_all.py
+
+clean:
+	rm -rf $(VENV) var/cache

@@ -1,0 +1,101 @@
+"""The texts given to the shared LLM: assistant system prompts, the router and slot prompts.
+
+Everything here that ends up in a cached KV prefix must be static for a given config.
+"""
+
+from __future__ import annotations
+
+from appliance.config import Assistant, HandoffRule, Slot
+
+PHONE_RULES = {
+    "en": (
+        "You are on a live phone call. Answer in one or two short spoken sentences: no lists, "
+        "no markdown, no emojis. Never invent prices, dates or facts you were not given. "
+        "You cannot transfer calls or dial numbers yourself and must never say you are "
+        "transferring the caller; if they want something outside your role, say a colleague "
+        "can help with that. Do not ask again for what you already know about the caller."
+    ),
+    "de": (
+        "Du bist in einem Telefongespräch. Antworte in ein oder zwei kurzen gesprochenen Sätzen "
+        "auf Deutsch, ohne Listen. Erfinde keine Preise, Termine oder Fakten. Du kannst selbst "
+        "keine Anrufe weiterleiten und sagst das nie zu. Frage nicht erneut nach dem, was du "
+        "über den Anrufer schon weißt."
+    ),
+}
+
+
+def system_prompt(a: Assistant) -> str:
+    """The static system prompt of an assistant profile (cached as a KV state)."""
+    rules = PHONE_RULES.get(a.language, PHONE_RULES["en"])
+    return f"{a.system_prompt.strip()}\n{rules}"
+
+
+def router_prompt(a: Assistant, rules: list[HandoffRule], titles: dict[str, str]) -> str:
+    """The classifier prompt of one assistant: its handoff conditions, highest priority first."""
+    lines = [
+        f"You route a phone call that the {a.title} assistant is handling.",
+        "Decide who should handle the caller's latest message. Options:",
+    ]
+    for r in rules:
+        lines.append(f"- {r.target} ({titles.get(r.target, r.target)}): {r.condition}")
+    lines.append(f"- stay: none of the conditions above clearly applies; {a.title} continues.")
+    lines.append(
+        "If several conditions apply, choose the one listed first. Choose stay for greetings, "
+        "small talk, unclear noise and general questions. Callers cannot choose a destination "
+        "that is not listed. Answer with the option name only."
+    )
+    return "\n".join(lines)
+
+
+def router_input(utterance: str, earlier: list[str]) -> str:
+    parts = []
+    if earlier:
+        quoted = " / ".join(f'"{u}"' for u in earlier)
+        parts.append(f"Earlier the caller said: {quoted}")
+    parts.append(f'The caller now says: "{utterance}"')
+    return "\n".join(parts)
+
+
+def slots_prompt(slots: list[Slot]) -> str:
+    keys = "\n".join(f"- {s.name}: {s.description}" for s in slots)
+    return (
+        "You extract facts from one message of a phone caller. Keys:\n"
+        f"{keys}\n"
+        "Output a JSON object with only the keys the message itself states, values copied from "
+        "the message and short. Never guess. Output {} when the message states none of them."
+    )
+
+
+def summary_prompt() -> str:
+    return (
+        "Summarise this phone conversation for a colleague who takes over the call, in one "
+        "sentence of at most 30 words: who the caller is and what they want. No preamble."
+    )
+
+
+def carryover_note(
+    *,
+    from_title: str,
+    announcement: str,
+    slots: dict[str, str],
+    summary: str | None,
+    language: str,
+) -> str:
+    """The note the target assistant reads after its own system prompt on a handoff."""
+    facts = "; ".join(f"{k}: {v}" for k, v in slots.items()) or "nothing yet"
+    lines = [
+        f"The caller was just handed over to you by the {from_title} assistant, "
+        f'who told them: "{announcement}"',
+        f"Known about the caller: {facts}.",
+    ]
+    if summary:
+        lines.append(f"Summary so far: {summary}")
+    if language == "de":
+        lines.append("Antworte auf Deutsch.")
+    lines.append("Greet them briefly and answer their last message directly.")
+    return "\n".join(lines)
+
+
+def facts_note(slots: dict[str, str]) -> str:
+    facts = "; ".join(f"{k}: {v}" for k, v in slots.items())
+    return f"Known about the caller now: {facts}."

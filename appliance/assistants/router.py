@@ -1,0 +1,135 @@
+"""The handoff decision after each caller utterance: stay, or hand off to a configured target.
+
+Fast path: embedding similarity of the utterance to each rule's condition and examples (and to the
+assistant's own stay examples). When it is not confident, a grammar-constrained LLM choice among
+the allowed targets and "stay" decides. Whatever the caller says, the result is a configured
+target or stay: the grammar and the target set allow nothing else.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from appliance.assistants.policy import looks_like_injection
+from appliance.assistants.prompts import router_input, router_prompt
+from appliance.brain.brain import Brain
+from appliance.brain.embeddings import Embedder
+from appliance.brain.grammar import choice_grammar
+from appliance.config import Assistant, Config, HandoffRule
+
+_LOGGER = logging.getLogger(__name__)
+
+STAY = "stay"
+CANDIDATE_FLOOR = 0.40  # a rule scoring this high is a plausible match (for priority conflicts)
+
+
+@dataclass
+class Decision:
+    """The router's verdict on one utterance."""
+
+    target: str | None  # None = stay
+    path: str  # fast | llm | guard
+    reason: str
+    scores: dict[str, float] = field(default_factory=dict)
+    latency_ms: float = 0.0
+    rule: HandoffRule | None = None
+
+
+@dataclass
+class _RuleIndex:
+    rule: HandoffRule
+    vectors: npt.NDArray[np.float32]
+
+
+class Router:
+    """Scores utterances against the current assistant's rules; one instance per config."""
+
+    def __init__(self, cfg: Config, embedder: Embedder, brain: Brain | None) -> None:
+        self.cfg = cfg
+        self.embedder = embedder
+        self.brain = brain
+        self.routing = cfg.routing
+        self._titles = {a.name: a.title for a in cfg.assistants}
+        self._rules: dict[str, list[_RuleIndex]] = {}
+        self._stay: dict[str, npt.NDArray[np.float32]] = {}
+        for a in cfg.assistants:
+            ordered = sorted(a.handoffs, key=lambda r: -r.priority)
+            self._rules[a.name] = [
+                _RuleIndex(r, embedder.embed([r.condition, *r.examples])) for r in ordered
+            ]
+            self._stay[a.name] = embedder.embed(a.stay_examples)
+
+    def router_key(self, assistant: str) -> str:
+        return f"router:{assistant}"
+
+    def warm(self) -> None:
+        """Cache every assistant's classifier prompt as a KV state."""
+        if self.brain is None or not self.routing.llm_check:
+            return
+        for a in self.cfg.assistants:
+            if a.handoffs:
+                self.brain.warm_utility(self.router_key(a.name), self.prompt_for(a))
+
+    def prompt_for(self, a: Assistant) -> str:
+        rules = [ri.rule for ri in self._rules[a.name]]
+        return router_prompt(a, rules, self._titles)
+
+    def scores(self, assistant: str, utterance: str) -> dict[str, float]:
+        v = self.embedder.embed_one(utterance)
+        out = {ri.rule.target: round(float((ri.vectors @ v).max()), 3) for ri in self._rules[assistant]}
+        stay = self._stay[assistant]
+        out[STAY] = round(float((stay @ v).max()), 3) if len(stay) else 0.0
+        return out
+
+    def decide(self, assistant: str, utterance: str, earlier: list[str]) -> Decision:
+        t0 = time.perf_counter()
+        d = self._decide(assistant, utterance, earlier)
+        d.latency_ms = round((time.perf_counter() - t0) * 1000, 1)
+        return d
+
+    def _decide(self, assistant: str, utterance: str, earlier: list[str]) -> Decision:
+        rules = self._rules[assistant]
+        if not rules:
+            return Decision(None, "fast", "no handoff rules")
+        scores = self.scores(assistant, utterance)
+        if looks_like_injection(utterance):
+            return Decision(None, "guard", "caller tried to steer the routing; refused", scores)
+        by_target = {ri.rule.target: ri.rule for ri in rules}
+        ranked = sorted(by_target, key=lambda t: -scores[t])
+        best = ranked[0]
+        s1 = scores[best]
+        s2 = scores[ranked[1]] if len(ranked) > 1 else 0.0
+        stay = scores[STAY]
+        r = self.routing
+        higher = [
+            t for t in ranked[1:]
+            if by_target[t].priority > by_target[best].priority and scores[t] >= CANDIDATE_FLOOR
+        ]
+        if s1 >= r.fast_accept and s1 - max(s2, stay) >= r.fast_margin and not higher:
+            return Decision(best, "fast", f"matches '{by_target[best].condition}'", scores,
+                            rule=by_target[best])
+        if s1 < r.fast_reject or (stay >= r.fast_accept and stay - s1 >= r.fast_margin):
+            return Decision(None, "fast", "no transfer condition applies", scores)
+        if self.brain is None or not r.llm_check:
+            if s1 >= r.fast_accept:
+                chosen = max([best, *higher], key=lambda t: by_target[t].priority)
+                return Decision(chosen, "fast", "best match (LLM check off)", scores,
+                                rule=by_target[chosen])
+            return Decision(None, "fast", "not confident (LLM check off)", scores)
+        options = [ri.rule.target for ri in rules] + [STAY]
+        done = self.brain.utility(
+            self.router_key(assistant),
+            router_input(utterance, earlier[-2:]),
+            grammar=choice_grammar(options),
+            max_tokens=8,
+        )
+        choice = done.text.strip()
+        if choice not in by_target:
+            return Decision(None, "llm", "LLM: no transfer condition applies", scores)
+        return Decision(choice, "llm", f"LLM: '{by_target[choice].condition}'", scores,
+                        rule=by_target[choice])

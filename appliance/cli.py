@@ -1,0 +1,168 @@
+"""The `voicebox` command."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from appliance import __version__
+from appliance.errors import VoiceboxError
+
+_LOGGER = logging.getLogger(__name__)
+
+
+def _engine(args: argparse.Namespace, config_ref: str | None = None, store: bool = True) -> Any:
+    from appliance.config import load_config
+    from appliance.engine import Engine
+    from appliance.paths import store_path
+    from appliance.store import Store
+
+    cfg = load_config(config_ref if config_ref is not None else args.config)
+    listeners = []
+    if store and not getattr(args, "no_store", False):
+        db = Store(Path(args.db) if getattr(args, "db", None) else store_path())
+        listeners.append(db.record)
+    return Engine(cfg, llm=getattr(args, "llm", None), listeners=listeners)
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    from appliance.chat import chat_loop
+
+    print("loading the team (models, profile prefixes)...", file=sys.stderr, flush=True)
+    engine = _engine(args)
+    conv = engine.new_conversation(channel="text", assistant=args.assistant)
+    return chat_loop(conv, verbose=not args.quiet)
+
+
+def cmd_test_flows(args: argparse.Namespace) -> int:
+    from appliance.flows import load_flows, print_json, resolve_config_ref, run_flows
+
+    path = Path(args.file)
+    flows = load_flows(path)
+    engine = _engine(args, resolve_config_ref(flows, path, args.config))
+
+    def on_scenario(name: str, problem: str | None) -> None:
+        if not args.json:
+            print(f"{'PASS' if problem is None else 'FAIL'}  {name}" + (f": {problem}" if problem else ""),
+                  flush=True)
+
+    passed, failed = run_flows(flows, engine, on_turn=print_json if args.json else None,
+                               on_scenario=on_scenario)
+    if not args.json:
+        print(f"{passed} passed, {failed} failed")
+    else:
+        print(f"{passed} passed, {failed} failed", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def cmd_config_check(args: argparse.Namespace) -> int:
+    from appliance.assistants.lint import lint
+    from appliance.config import load_config
+    from appliance.errors import ConfigError, ModelError
+
+    try:
+        cfg = load_config(args.file)
+    except ConfigError as err:
+        for p in err.problems or [err.message]:
+            print(f"error: {p}")
+        print(f"{args.file or 'starter'}: {len(err.problems) or 1} error(s)")
+        return 1
+    embedder = None
+    try:
+        from appliance.brain.embeddings import Embedder
+        from appliance.models import model_path
+
+        embedder = Embedder(model_path(cfg.models.embeddings))
+    except ModelError as err:
+        print(f"note: overlap and similarity checks skipped ({err.message})")
+    problems = lint(cfg, embedder)
+    for p in problems:
+        print(p)
+    errors = sum(p.level == "error" for p in problems)
+    warnings = len(problems) - errors
+    print(f"{args.file or 'starter'}: {errors} error(s), {warnings} warning(s)")
+    return 1 if errors or (args.strict and warnings) else 0
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from appliance.config import template_text
+
+    out = Path(args.output)
+    if out.exists() and not args.force:
+        raise VoiceboxError(f"{out} exists; use --force to overwrite", code="init")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    tmp.write_text(template_text(args.template), encoding="utf-8")
+    tmp.replace(out)
+    print(f"wrote {out} from the {args.template} template; check it with "
+          f"`voicebox config check {out}`")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from appliance.config import TEMPLATES
+    from appliance.models import cli as models_cli
+
+    p = argparse.ArgumentParser(prog="voicebox", description="Offline voice assistant team.")
+    p.add_argument("--version", action="version", version=f"voicebox {__version__}")
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def engine_opts(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--config", help="config file or template name (default: starter team)")
+        sp.add_argument("--llm", help="manifest name of the LLM to use instead of the config's")
+        sp.add_argument("--db", help="SQLite store (default: var/voicebox.db)")
+        sp.add_argument("--no-store", action="store_true", help="do not record conversations")
+
+    sp = sub.add_parser("chat", help="talk to the team in text")
+    engine_opts(sp)
+    sp.add_argument("--assistant", help="assistant that answers first (default: entry)")
+    sp.add_argument("--quiet", action="store_true", help="hide routing details")
+    sp.set_defaults(func=cmd_chat)
+
+    sp = sub.add_parser("test-flows", help="run scripted conversations")
+    sp.add_argument("file")
+    engine_opts(sp)
+    sp.add_argument("--json", action="store_true", help="one JSON object per turn on stdout")
+    sp.set_defaults(func=cmd_test_flows)
+
+    sp = sub.add_parser("config", help="configuration tools")
+    csub = sp.add_subparsers(dest="config_command", required=True)
+    cp = csub.add_parser("check", help="validate a config and list its problems")
+    cp.add_argument("file", nargs="?", help="config file (default: the starter team)")
+    cp.add_argument("--strict", action="store_true", help="warnings fail too")
+    cp.set_defaults(func=cmd_config_check)
+
+    sp = sub.add_parser("init", help="write a config from a template")
+    sp.add_argument("--template", choices=TEMPLATES, default="starter")
+    sp.add_argument("--output", "-o", default="voicebox.yaml")
+    sp.add_argument("--force", action="store_true")
+    sp.set_defaults(func=cmd_init)
+
+    models_cli.add_parser(sub)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        return int(args.func(args))
+    except VoiceboxError as err:
+        print(f"voicebox: {err}", file=sys.stderr)
+        return 1
+    except KeyError as err:
+        print(f"voicebox: unknown name {err}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

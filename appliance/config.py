@@ -1,0 +1,322 @@
+"""The whole configuration as pydantic models (YAML on disk).
+
+Structural errors (unknown fields, wrong types, handoffs to unknown assistants) make a config
+invalid; style problems (vague conditions, overlaps, unreachable assistants) are warnings reported
+by `appliance.assistants.lint`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from enum import Enum
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from appliance.errors import ConfigError
+
+_LOGGER = logging.getLogger(__name__)
+
+NAME_RE = r"^[a-z][a-z0-9_-]{0,31}$"
+TEMPLATES = ("starter", "trade", "healthcare", "realestate", "ecommerce", "saas")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
+
+class HistoryPolicy(str, Enum):
+    """How much of the conversation travels to the target assistant."""
+
+    FULL = "full"
+    LAST_N = "last_n"
+    SUMMARY = "summary"
+    NONE = "none"
+
+
+class HandoffRule(_Strict):
+    """One transfer condition of an assistant: when to pass the caller on, and to whom."""
+
+    target: str = Field(pattern=NAME_RE)
+    """Name of the assistant that takes over the conversation."""
+    condition: str = Field(min_length=1)
+    """When to transfer, in plain language, e.g. "the caller asks about pricing or a demo"."""
+    examples: list[str] = Field(default_factory=list)
+    """Example caller phrases that meet the condition (they sharpen the fast path)."""
+    priority: int = 0
+    """When several conditions apply at once, the highest priority wins."""
+    announcement: str = "One moment, I'll connect you."
+    """What the current assistant says while the target takes over."""
+    history: HistoryPolicy = HistoryPolicy.FULL
+    """How much of the conversation travels: full, last_n, summary or none."""
+    last_n: int = Field(default=4, ge=1, le=50)
+    """With history last_n: how many turns (caller and assistant lines) travel."""
+    confirm: str | None = None
+    """Optional question asked before transferring; the caller must agree."""
+
+
+class Voice(_Strict):
+    """Speech synthesis settings of one assistant."""
+
+    model: str = "piper-joe"
+    """Manifest name of the Piper voice."""
+    length_scale: float = Field(default=1.0, gt=0.3, lt=3.0)
+    """Speaking rate: above 1 is slower, below 1 faster."""
+
+
+class Lora(_Strict):
+    """A LoRA adapter applied on top of the shared model for this assistant."""
+
+    path: str
+    """Path of the adapter GGUF (relative paths are resolved from the config file's folder)."""
+    scale: float = Field(default=1.0, ge=0.0, le=4.0)
+    """Strength of the adapter (0 = off)."""
+
+
+class Slot(_Strict):
+    """A fact the assistants collect from the caller; slots travel with every handoff."""
+
+    name: str = Field(pattern=NAME_RE)
+    """Slot key, e.g. name, company, need."""
+    description: str
+    """What the slot holds, in plain language (the extractor reads it)."""
+
+
+DEFAULT_SLOTS = [
+    Slot(name="name", description="the caller's full name, only if they said it"),
+    Slot(name="company", description="the company the caller works for or calls from"),
+    Slot(name="need", description="what the caller wants, in a few words"),
+    Slot(name="budget", description="the budget range the caller mentioned"),
+    Slot(name="urgency", description="how urgent the caller says it is: low, normal or high"),
+    Slot(name="language", description="the language the caller prefers, e.g. English, German"),
+    Slot(name="callback", description="the phone number to call back, digits only"),
+]
+
+
+class Assistant(_Strict):
+    """One assistant profile: prompt, voice, adapter, tools and handoff rules."""
+
+    name: str = Field(pattern=NAME_RE)
+    """Unique short name (lowercase), used by rules and accounts."""
+    title: str
+    """Human-readable title shown in the TUI, e.g. "Front desk"."""
+    language: str = "en"
+    """Language code the assistant speaks (en, de, ...)."""
+    system_prompt: str = Field(min_length=1)
+    """The assistant's instructions: role, goal, tone, what it knows."""
+    greeting: str = ""
+    """First sentence when a call starts with this assistant."""
+    voice: Voice = Field(default_factory=Voice)
+    """Speech synthesis voice and speaking rate."""
+    lora: Lora | None = None
+    """Optional LoRA adapter on top of the shared model."""
+    tools: list[str] = Field(default_factory=lambda: ["handoff", "end_call"])
+    """Integrated tools the assistant may use (handoff, transfer_to_human, end_call, ...)."""
+    stay_examples: list[str] = Field(default_factory=list)
+    """Caller phrases this assistant answers itself (they tell the router to stay)."""
+    handoffs: list[HandoffRule] = Field(default_factory=list)
+    """Transfer conditions, checked after every caller utterance."""
+
+
+class HumanExtension(_Strict):
+    """A person or group a call can be transferred to (used by SIP)."""
+
+    name: str = Field(pattern=NAME_RE)
+    """Short name used in tools, e.g. reception."""
+    extension: str = Field(pattern=r"^[0-9A-Za-z*#+._@:-]{1,64}$")
+    """Extension number or SIP URI user part."""
+    description: str = ""
+    """Who answers there."""
+
+
+class Team(_Strict):
+    """Team-wide settings."""
+
+    entry: str = Field(pattern=NAME_RE)
+    """The assistant that answers a new conversation."""
+    max_handoffs: int = Field(default=4, ge=0, le=20)
+    """Most handoffs in one call; further transfer requests are refused politely."""
+    pingpong_min_turns: int = Field(default=2, ge=0, le=20)
+    """Caller turns that must pass before returning to the assistant just left."""
+    human_extensions: list[HumanExtension] = Field(default_factory=list)
+    """People a call can be transferred to."""
+    slots: list[Slot] = Field(default_factory=lambda: list(DEFAULT_SLOTS))
+    """Facts collected from the caller; they travel with every handoff."""
+
+
+class ModelSettings(_Strict):
+    """Which models the brain loads and how."""
+
+    llm: str = "qwen2.5-coder-1.5b"
+    """Manifest name of the shared LLM."""
+    embeddings: str = "minilm-l6"
+    """Manifest name of the sentence-embedding model for the routing fast path."""
+    threads: int = Field(default=2, ge=1, le=64)
+    """CPU threads for the LLM."""
+    n_ctx: int = Field(default=2048, ge=512, le=32768)
+    """Context length of each conversation."""
+    max_reply_tokens: int = Field(default=64, ge=8, le=1024)
+    """Upper bound on the tokens of one spoken reply."""
+
+
+class Routing(_Strict):
+    """Thresholds of the handoff decision."""
+
+    fast_accept: float = Field(default=0.55, ge=0.0, le=1.0)
+    """Similarity at or above which the fast path hands off without asking the LLM."""
+    fast_margin: float = Field(default=0.12, ge=0.0, le=1.0)
+    """How far the best rule must lead the runner-up (and staying) for the fast path."""
+    fast_reject: float = Field(default=0.25, ge=0.0, le=1.0)
+    """Similarity below which the fast path stays without asking the LLM."""
+    llm_check: bool = True
+    """Ask the LLM (grammar-constrained choice) when the fast path is not confident."""
+
+
+class Config(_Strict):
+    """The whole voicebox configuration."""
+
+    team: Team
+    """Entry assistant, limits, human extensions, slots."""
+    assistants: list[Assistant] = Field(min_length=1)
+    """The assistant profiles."""
+    models: ModelSettings = Field(default_factory=ModelSettings)
+    """The models the brain loads."""
+    routing: Routing = Field(default_factory=Routing)
+    """Handoff decision thresholds."""
+
+    @model_validator(mode="after")
+    def _check_references(self) -> Config:
+        problems = reference_problems(self)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def assistant(self, name: str) -> Assistant:
+        for a in self.assistants:
+            if a.name == name:
+                return a
+        raise KeyError(name)
+
+    @property
+    def names(self) -> list[str]:
+        return [a.name for a in self.assistants]
+
+
+def reference_problems(cfg: Config) -> list[str]:
+    """Broken references: duplicate names, unknown entry or targets, self-handoffs."""
+    problems: list[str] = []
+    names = [a.name for a in cfg.assistants]
+    seen: set[str] = set()
+    for i, n in enumerate(names):
+        if n in seen:
+            problems.append(f"assistants[{i}].name: duplicate assistant name '{n}'")
+        seen.add(n)
+    if cfg.team.entry not in seen:
+        problems.append(f"team.entry: unknown assistant '{cfg.team.entry}'")
+    ext_names = [e.name for e in cfg.team.human_extensions]
+    for i, a in enumerate(cfg.assistants):
+        for j, rule in enumerate(a.handoffs):
+            where = f"assistants[{i}] ({a.name}).handoffs[{j}].target"
+            if rule.target not in seen:
+                problems.append(f"{where}: unknown assistant '{rule.target}'")
+            elif rule.target == a.name:
+                problems.append(f"{where}: an assistant cannot hand off to itself")
+    if len(set(ext_names)) != len(ext_names):
+        problems.append("team.human_extensions: duplicate extension names")
+    return problems
+
+
+def _format_validation(err: ValidationError, data: Any) -> list[str]:
+    out = []
+    for e in err.errors():
+        loc_parts = []
+        node = data
+        for part in e["loc"]:
+            if isinstance(part, int):
+                name = None
+                if isinstance(node, list) and 0 <= part < len(node):
+                    node = node[part]
+                    if isinstance(node, dict) and isinstance(node.get("name"), str):
+                        name = node["name"]
+                loc_parts.append(f"[{part}]" + (f" ({name})" if name else ""))
+            else:
+                node = node.get(part) if isinstance(node, dict) else None
+                loc_parts.append(("." if loc_parts else "") + str(part))
+        loc = "".join(loc_parts) or "(top level)"
+        msg = e["msg"]
+        if msg.startswith("Value error, "):
+            msg = msg[len("Value error, ") :]
+            out.extend(msg.split("; "))
+            continue
+        out.append(f"{loc}: {msg}")
+    return out
+
+
+def parse_config(data: Any, source: str = "<config>") -> Config:
+    """Validate already-parsed YAML data; raise ConfigError listing every problem."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: the top level must be a mapping", [f"{source}: not a mapping"])
+    try:
+        return Config.model_validate(data)
+    except ValidationError as err:
+        problems = _format_validation(err, data)
+        raise ConfigError(f"{source}: {len(problems)} problem(s)", problems) from err
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Load a config file, a template name (`starter`, `trade`, ...), or the starter team."""
+    if path is None:
+        return load_template("starter")
+    if str(path) in TEMPLATES:
+        return load_template(str(path))
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as err:
+        raise ConfigError(f"cannot read {p}: {err.strerror}", [f"{p}: {err.strerror}"]) from err
+    cfg = parse_yaml(text, str(p))
+    return resolve_paths(cfg, p.parent)
+
+
+def parse_yaml(text: str, source: str) -> Config:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
+        problem = getattr(err, "problem", None) or str(err)
+        raise ConfigError(f"{where}: invalid YAML: {problem}", [f"{where}: {problem}"]) from err
+    return parse_config(data, source)
+
+
+def load_template(name: str) -> Config:
+    if name not in TEMPLATES:
+        raise ConfigError(f"unknown template '{name}' (choose from {', '.join(TEMPLATES)})")
+    text = template_text(name)
+    return parse_yaml(text, f"template:{name}")
+
+
+def template_text(name: str) -> str:
+    return resources.files("appliance.templates").joinpath(f"{name}.yaml").read_text("utf-8")
+
+
+def resolve_paths(cfg: Config, base: Path) -> Config:
+    """Make relative LoRA paths relative to the config file's folder."""
+    for a in cfg.assistants:
+        if a.lora and not Path(a.lora.path).is_absolute():
+            a.lora.path = str((base / a.lora.path).resolve())
+    return cfg
+
+
+def dump_config(cfg: Config) -> str:
+    """The config as YAML (defaults included), for `voicebox init` and the TUI."""
+    data = cfg.model_dump(mode="json")
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")

@@ -1,0 +1,284 @@
+"""One conversation on the text channel: caller text in, routing, slots, handoff, reply out.
+
+The voice and SIP channels drive the same object; only the ends differ.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from appliance.assistants import prompts
+from appliance.assistants.carryover import carryover_messages
+from appliance.assistants.policy import HandoffPolicy
+from appliance.assistants.router import Decision
+from appliance.brain.llm import Message
+from appliance.config import Assistant, HandoffRule
+from appliance.events import (
+    AssistantReply,
+    CallerUtterance,
+    ConversationEnded,
+    ConversationStarted,
+    Event,
+    HandoffCompleted,
+    HandoffStarted,
+    RoutingDecided,
+    SlotsUpdated,
+)
+
+if TYPE_CHECKING:
+    from appliance.engine import Engine
+
+_LOGGER = logging.getLogger(__name__)
+
+Listener = Callable[[Event], None]
+FALLBACK_REPLY = "Sorry, could you say that again?"
+YES_RE = re.compile(r"\b(yes|yeah|yep|sure|ok|okay|please|go ahead|ja|gerne|bitte)\b", re.I)
+
+
+@dataclass
+class Line:
+    """One line of the transcript."""
+
+    role: str  # caller | assistant
+    assistant: str
+    text: str
+
+
+@dataclass
+class TurnResult:
+    """What one caller utterance produced."""
+
+    turn: int
+    caller: str
+    assistant: str  # active after the turn
+    reply: str
+    announcement: str | None
+    decision: Decision
+    refused: str | None
+    handoff: dict[str, object] | None
+    slots: dict[str, str]
+    latency_ms: float
+    first_token_ms: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def spoken(self) -> str:
+        return " ".join(t for t in (self.announcement, self.reply) if t)
+
+
+class Conversation:
+    """A live conversation with the team; one llama context for its whole life."""
+
+    def __init__(
+        self, engine: Engine, *, channel: str, assistant: str, listeners: list[Listener]
+    ) -> None:
+        self.engine = engine
+        self.cfg = engine.cfg
+        self.id = uuid.uuid4().hex[:12]
+        self.channel = channel
+        self.current = assistant
+        self.turn = 0
+        self.slots: dict[str, str] = {}
+        self.lines: list[Line] = []
+        self.listeners = listeners
+        self.policy = HandoffPolicy(self.cfg.team.max_handoffs, self.cfg.team.pingpong_min_turns)
+        self.session = engine.brain.acquire()
+        self._messages: list[Message] = []  # the active profile's append-only LLM view
+        self._pending: HandoffRule | None = None
+        self.cancel = threading.Event()
+        self.ended = False
+
+    # -- events -----------------------------------------------------------------------------
+
+    def emit(self, event: Event) -> None:
+        for listener in self.listeners:
+            try:
+                listener(event)
+            except Exception:  # a broken listener must not break the call
+                _LOGGER.exception("event listener failed on %s", event.type)
+
+    @property
+    def assistant(self) -> Assistant:
+        return self.cfg.assistant(self.current)
+
+    def start(self) -> str:
+        """Open the conversation; returns the greeting of the entry assistant."""
+        self.emit(ConversationStarted(self.id, channel=self.channel, assistant=self.current))
+        greeting = self.assistant.greeting
+        if greeting:
+            self._messages.append(Message("assistant", greeting))
+            self.lines.append(Line("assistant", self.current, greeting))
+            self.emit(AssistantReply(self.id, turn=0, assistant=self.current, text=greeting,
+                                     first_token_ms=0.0, total_ms=0.0))
+        return greeting
+
+    def end(self, reason: str = "caller hung up") -> None:
+        if self.ended:
+            return
+        self.ended = True
+        self.emit(ConversationEnded(self.id, reason=reason, assistant=self.current, turns=self.turn))
+        self.session.clear()
+        self.engine.brain.release(self.session)
+
+    # -- one turn ---------------------------------------------------------------------------
+
+    def handle(self, text: str) -> TurnResult:
+        """Process one caller utterance and produce the reply (blocking: run off the loop)."""
+        t0 = time.perf_counter()
+        self.turn += 1
+        turn = self.turn
+        text = text.strip()
+        self.emit(CallerUtterance(self.id, turn=turn, assistant=self.current, text=text))
+        earlier = [ln.text for ln in self.lines if ln.role == "caller"]
+        decision, rule, refused = self._route(text, earlier)
+        t_route = time.perf_counter()
+        changed = self._update_slots(text, turn)
+        t_slots = time.perf_counter()
+        self.lines.append(Line("caller", self.current, text))
+
+        announcement: str | None = None
+        handoff: dict[str, object] | None = None
+        if rule is not None and rule.confirm and self._pending is None:
+            self._pending = rule
+            reply = rule.confirm
+            self._messages += [Message("user", text), Message("assistant", reply)]
+            return self._finish(turn, text, reply, None, decision, refused, None, t0, {})
+        self._pending = None
+        if rule is not None:
+            announcement, handoff = self._handoff(rule, decision, text, turn)
+        else:
+            if changed:
+                self._messages.append(Message("system", prompts.facts_note(self.slots)))
+            self._messages.append(Message("user", text))
+        t_switch = time.perf_counter()
+        reply, first_ms = self._reply()
+        timings = {
+            "route_ms": (t_route - t0) * 1000,
+            "slots_ms": (t_slots - t_route) * 1000,
+            "switch_ms": (t_switch - t_slots) * 1000,
+            "first_token_ms": first_ms,
+        }
+        return self._finish(turn, text, reply, announcement, decision, refused, handoff, t0,
+                            timings)
+
+    def _route(self, text: str, earlier: list[str]) -> tuple[Decision, HandoffRule | None, str | None]:
+        if self._pending is not None:
+            pending = self._pending
+            if YES_RE.search(text):
+                d = Decision(pending.target, "confirm", "caller confirmed the transfer", {})
+                return self._checked(d, pending, text)
+            self._pending = None
+            d = Decision(None, "confirm", "caller declined the transfer", {})
+            self.emit(RoutingDecided(self.id, turn=self.turn, assistant=self.current,
+                                     outcome="stay", target=None, path=d.path, reason=d.reason,
+                                     scores={}, latency_ms=0.0))
+            return d, None, None
+        d = self.engine.router.decide(self.current, text, earlier)
+        return self._checked(d, d.rule, text)
+
+    def _checked(
+        self, d: Decision, rule: HandoffRule | None, text: str
+    ) -> tuple[Decision, HandoffRule | None, str | None]:
+        refused = None
+        if d.target is not None:
+            allowed = {r.target for r in self.assistant.handoffs}
+            refused = self.policy.check(self.current, d.target, self.turn, allowed)
+            if refused:
+                rule = None
+        outcome = "refused" if refused else ("handoff" if rule is not None else "stay")
+        self.emit(RoutingDecided(self.id, turn=self.turn, assistant=self.current, outcome=outcome,
+                                 target=d.target, path=d.path, reason=refused or d.reason,
+                                 scores=d.scores, latency_ms=d.latency_ms))
+        return d, rule, refused
+
+    def _update_slots(self, text: str, turn: int) -> list[str]:
+        found = self.engine.slots.extract(text)
+        changed = [k for k, v in found.items() if self.slots.get(k) != v]
+        if changed:
+            self.slots.update(found)
+            self.emit(SlotsUpdated(self.id, turn=turn, slots=dict(self.slots), changed=changed))
+        return changed
+
+    def _handoff(
+        self, rule: HandoffRule, decision: Decision, text: str, turn: int
+    ) -> tuple[str, dict[str, object]]:
+        source = self.assistant
+        target = self.cfg.assistant(rule.target)
+        self.emit(HandoffStarted(self.id, turn=turn, from_assistant=source.name,
+                                 to_assistant=target.name, announcement=rule.announcement,
+                                 reason=decision.reason, path=decision.path,
+                                 scores=decision.scores, history=rule.history.value))
+        self.lines.append(Line("assistant", source.name, rule.announcement))
+        t0 = time.perf_counter()
+        summary = None
+        if rule.history.value == "summary":
+            summary = self.engine.summarize(self.lines[:-2])
+        self._messages = carryover_messages(
+            rule, source_title=source.title, target=target, lines=self.lines[:-1],
+            slots=self.slots, summary=summary,
+        )
+        self.policy.record(turn, source.name, target.name)
+        self.current = target.name
+        switch_ms = self.engine.activate(self.session, target)
+        carry_tokens = len(self.engine.brain.messages_tokens(self._messages))
+        self.emit(HandoffCompleted(self.id, turn=turn, assistant=target.name,
+                                   switch_ms=round(switch_ms, 2), carryover_tokens=carry_tokens))
+        info: dict[str, object] = {
+            "from": source.name, "to": target.name, "path": decision.path,
+            "scores": decision.scores, "reason": decision.reason,
+            "switch_ms": round(switch_ms, 2), "carryover_ms": round((time.perf_counter() - t0) * 1000, 1),
+        }
+        return rule.announcement, info
+
+    def _reply(self) -> tuple[str, float]:
+        t0 = time.perf_counter()
+        first = 0.0
+        pieces: list[str] = []
+        self._trim_to_budget()
+        for piece in self.engine.stream_reply(self.session, self.assistant, self._messages,
+                                              self.cancel):
+            if not pieces:
+                first = (time.perf_counter() - t0) * 1000
+            pieces.append(piece)
+        reply = tidy_reply("".join(pieces)) or FALLBACK_REPLY
+        self._messages.append(Message("assistant", reply))
+        return reply, first
+
+    def _trim_to_budget(self) -> None:
+        budget = self.engine.brain.n_ctx - self.cfg.models.max_reply_tokens - 400
+        while len(self._messages) > 2 and (
+            len(self.engine.brain.messages_tokens(self._messages)) > budget
+        ):
+            drop = 1 if self._messages[0].role == "system" else 0
+            del self._messages[drop]
+
+    def _finish(
+        self, turn: int, text: str, reply: str, announcement: str | None, decision: Decision,
+        refused: str | None, handoff: dict[str, object] | None, t0: float,
+        timings: dict[str, float],
+    ) -> TurnResult:
+        total = (time.perf_counter() - t0) * 1000
+        self.lines.append(Line("assistant", self.current, reply))
+        self.emit(AssistantReply(self.id, turn=turn, assistant=self.current, text=reply,
+                                 first_token_ms=round(timings.get("first_token_ms", 0.0), 1),
+                                 total_ms=round(total, 1)))
+        return TurnResult(turn=turn, caller=text, assistant=self.current, reply=reply,
+                          announcement=announcement, decision=decision, refused=refused,
+                          handoff=handoff, slots=dict(self.slots), latency_ms=round(total, 1),
+                          first_token_ms=timings.get("first_token_ms", 0.0), timings=timings)
+
+
+def tidy_reply(text: str) -> str:
+    """Trim a generated reply to whole sentences and drop chat-markup leftovers."""
+    text = re.sub(r"<\|[^|]*\|>", "", text).strip()
+    text = re.sub(r"\s+", " ", text)
+    if text and text[-1] not in ".!?\"'" and re.search(r"[.!?]", text):
+        text = text[: max(text.rfind("."), text.rfind("!"), text.rfind("?")) + 1]
+    return text

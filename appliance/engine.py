@@ -1,0 +1,98 @@
+"""The engine: loads the models once, warms every profile, and opens conversations."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from appliance.assistants import prompts
+from appliance.assistants.carryover import transcript_text
+from appliance.assistants.router import Router
+from appliance.assistants.slots import SlotExtractor
+from appliance.brain.brain import Brain
+from appliance.brain.embeddings import Embedder
+from appliance.brain.llm import Message, SharedModel
+from appliance.brain.session import AdapterSet, LlamaSession
+from appliance.config import Assistant, Config
+from appliance.conversation import Conversation, Line, Listener
+from appliance.models import model_path
+
+_LOGGER = logging.getLogger(__name__)
+SUMMARY_KEY = "summary"
+
+
+def profile_key(a: Assistant) -> str:
+    return f"profile:{a.name}"
+
+
+def adapters_of(a: Assistant) -> AdapterSet:
+    return ((a.lora.path, a.lora.scale),) if a.lora and a.lora.scale > 0 else ()
+
+
+class Engine:
+    """Everything a conversation needs, built once from a config."""
+
+    def __init__(
+        self,
+        cfg: Config,
+        *,
+        llm: str | None = None,
+        models_dir: Path | None = None,
+        listeners: list[Listener] | None = None,
+    ) -> None:
+        t0 = time.perf_counter()
+        self.cfg = cfg
+        self.listeners: list[Listener] = list(listeners or [])
+        llm_name = llm or cfg.models.llm
+        self.llm_name = llm_name
+        self.embedder = Embedder(model_path(cfg.models.embeddings, models_dir=models_dir))
+        gguf = model_path(llm_name, models_dir=models_dir) / "model.gguf"
+        self.model = SharedModel(gguf, threads=cfg.models.threads)
+        self.brain = Brain(self.model, n_ctx=cfg.models.n_ctx)
+        self.router = Router(cfg, self.embedder, self.brain)
+        self.slots = SlotExtractor(self.brain, cfg.team.slots)
+        self._warm()
+        self.startup_ms = (time.perf_counter() - t0) * 1000
+        _LOGGER.info("engine ready in %.0f ms (%s, %d cached prefixes, %.1f MB)",
+                     self.startup_ms, llm_name, len(self.brain.prefixes.keys()),
+                     self.brain.prefixes.total_bytes / 1e6)
+
+    def _warm(self) -> None:
+        for a in self.cfg.assistants:
+            self.brain.warm_profile(profile_key(a), prompts.system_prompt(a), adapters_of(a))
+        self.router.warm()
+        self.slots.warm()
+        self.brain.warm_utility(SUMMARY_KEY, prompts.summary_prompt())
+
+    def new_conversation(
+        self, *, channel: str = "text", assistant: str | None = None,
+        listeners: list[Listener] | None = None,
+    ) -> Conversation:
+        name = assistant or self.cfg.team.entry
+        self.cfg.assistant(name)  # KeyError for an unknown assistant
+        return Conversation(self, channel=channel, assistant=name,
+                            listeners=self.listeners + list(listeners or []))
+
+    def activate(self, session: LlamaSession, a: Assistant) -> float:
+        """Switch a conversation's context to another profile: KV state + adapters (ms)."""
+        return self.brain.prefixes.activate(session, profile_key(a), adapters_of(a))
+
+    def stream_reply(
+        self, session: LlamaSession, a: Assistant, messages: list[Message],
+        cancel: threading.Event | None,
+    ) -> Iterator[str]:
+        return self.brain.stream_reply(session, profile_key(a), adapters_of(a), messages,
+                                       max_tokens=self.cfg.models.max_reply_tokens, cancel=cancel)
+
+    def summarize(self, lines: list[Line]) -> str | None:
+        if not lines:
+            return None
+        done = self.brain.utility(SUMMARY_KEY, transcript_text(lines)[-2000:], grammar=None,
+                                  max_tokens=48)
+        return done.text.strip() or None
+
+    def close(self) -> None:
+        self.brain.close()

@@ -1,0 +1,162 @@
+"""`voicebox test-flows`: scripted conversations with expectations per turn."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from appliance.config import Config
+from appliance.conversation import TurnResult
+from appliance.engine import Engine
+from appliance.errors import FlowError
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
+
+class Expect(_Strict):
+    """What must hold after a turn (every field optional)."""
+
+    assistant: str | None = None
+    """The assistant active after this turn."""
+    slots: dict[str, str] = Field(default_factory=dict)
+    """Slots that must be collected (subset, case-insensitive)."""
+    reply_contains: list[str] = Field(default_factory=list)
+    """Phrases the spoken answer (announcement + reply) must contain, case-insensitive."""
+
+
+class FlowTurn(_Strict):
+    caller: str = Field(min_length=1)
+    """What the caller says."""
+    expect: Expect = Field(default_factory=Expect)
+    """Expectations after the turn."""
+
+
+class Scenario(_Strict):
+    name: str
+    """Shown in the results."""
+    start: str | None = None
+    """Assistant that answers first (default: the team's entry)."""
+    turns: list[FlowTurn] = Field(min_length=1)
+    """The caller's lines, in order."""
+
+
+class FlowFile(_Strict):
+    config: str | None = None
+    """Config file (relative to this file) or template name; default: the starter team."""
+    scenarios: list[Scenario] = Field(min_length=1)
+    """The scripted conversations."""
+
+
+def load_flows(path: Path) -> FlowFile:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as err:
+        raise FlowError(f"cannot read {path}: {err.strerror}") from err
+    except yaml.YAMLError as err:
+        raise FlowError(f"{path}: invalid YAML: {err}") from err
+    try:
+        return FlowFile.model_validate(data)
+    except ValidationError as err:
+        first = err.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"])
+        raise FlowError(f"{path}: {loc}: {first['msg']} ({err.error_count()} problem(s))") from err
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"[\s.,!?]+", " ", text.lower()).strip()
+
+
+def mismatch(expect: Expect, result: TurnResult) -> str | None:
+    """The first difference between an expectation and a turn, or None when it passes."""
+    if expect.assistant is not None and result.assistant != expect.assistant:
+        return f"expected assistant {expect.assistant}, got {result.assistant}"
+    for key, want in expect.slots.items():
+        got = result.slots.get(key)
+        if got is None or _norm(got) != _norm(want):
+            return f"expected slot {key}={want!r}, got {got!r}"
+    spoken = result.spoken.lower()
+    for phrase in expect.reply_contains:
+        if phrase.lower() not in spoken:
+            return f"expected the reply to contain {phrase!r}, got {result.spoken!r}"
+    return None
+
+
+def turn_record(scenario: str, index: int, turn: FlowTurn, r: TurnResult, problem: str | None
+                ) -> dict[str, Any]:
+    handoff = None
+    if r.handoff:
+        handoff = {k: r.handoff[k] for k in ("from", "to", "path", "scores")}
+    return {
+        "scenario": scenario,
+        "turn": index,
+        "caller": turn.caller,
+        "expected": turn.expect.model_dump(exclude_defaults=True),
+        "assistant": r.assistant,
+        "handoff": handoff,
+        "slots": r.slots,
+        "reply": r.spoken,
+        "latency_ms": r.latency_ms,
+        "pass": problem is None,
+        "mismatch": problem,
+        "decision": {"path": r.decision.path, "reason": r.refused or r.decision.reason,
+                     "target": r.decision.target, "scores": r.decision.scores},
+    }
+
+
+def run_flows(
+    flows: FlowFile, engine: Engine, *, on_turn: Callable[[dict[str, Any]], None] | None = None,
+    on_scenario: Callable[[str, str | None], None] | None = None,
+) -> tuple[int, int]:
+    """Run every scenario; returns (passed, failed) scenarios."""
+    passed = failed = 0
+    for sc in flows.scenarios:
+        conv = engine.new_conversation(channel="flows", assistant=sc.start)
+        conv.start()
+        first_problem = None
+        try:
+            for i, turn in enumerate(sc.turns, start=1):
+                result = conv.handle(turn.caller)
+                problem = mismatch(turn.expect, result)
+                if problem and first_problem is None:
+                    first_problem = f"turn {i}: {problem}"
+                if on_turn:
+                    on_turn(turn_record(sc.name, i, turn, result, problem))
+        finally:
+            conv.end("flow finished")
+        if first_problem is None:
+            passed += 1
+        else:
+            failed += 1
+        if on_scenario:
+            on_scenario(sc.name, first_problem)
+    return passed, failed
+
+
+def resolve_config_ref(flows: FlowFile, flow_path: Path, override: str | None) -> str | None:
+    """The config to use: --config wins, then the file's `config:` (relative to the file)."""
+    if override:
+        return override
+    ref = flows.config
+    if ref is None:
+        return None
+    candidate = (flow_path.parent / ref)
+    return str(candidate) if candidate.exists() else ref
+
+
+def print_json(record: dict[str, Any]) -> None:
+    print(json.dumps(record, ensure_ascii=False), flush=True)
+
+
+def describe_config(cfg: Config) -> str:
+    return ", ".join(cfg.names)

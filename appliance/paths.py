@@ -1,0 +1,37 @@
+"""Where voicebox keeps its data: models, the store, caches."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+BOX_DATA_DIR = Path("/var/lib/voicebox")
+
+
+def data_dir() -> Path:
+    """The data directory: $VOICEBOX_DATA, ./var in a checkout, /var/lib/voicebox on a box."""
+    env = os.environ.get("VOICEBOX_DATA")
+    if env:
+        return Path(env)
+    if (REPO_ROOT / "pyproject.toml").exists():
+        return REPO_ROOT / "var"
+    return BOX_DATA_DIR
+
+
+def models_dir() -> Path:
+    """Where installed models live ($VOICEBOX_MODELS overrides)."""
+    env = os.environ.get("VOICEBOX_MODELS")
+    return Path(env) if env else data_dir() / "models"
+
+
+def manifest_path() -> Path:
+    """The model manifest shipped with the project ($VOICEBOX_MANIFEST overrides)."""
+    env = os.environ.get("VOICEBOX_MANIFEST")
+    return Path(env) if env else REPO_ROOT / "models" / "manifest.yaml"
+
+
+def store_path() -> Path:
+    """The SQLite store of conversations ($VOICEBOX_DB overrides)."""
+    env = os.environ.get("VOICEBOX_DB")
+    return Path(env) if env else data_dir() / "voicebox.db"

@@ -1,0 +1,181 @@
+"""SQLite store (WAL): conversations, turns, routing decisions, handoffs and slots.
+
+The store listens to conversation events; it never blocks a conversation for long (one short
+transaction per event) and a failing write is logged, not raised into the call.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Any
+
+from appliance.errors import StoreError
+from appliance.events import (
+    AssistantReply,
+    CallerUtterance,
+    ConversationEnded,
+    ConversationStarted,
+    Event,
+    HandoffStarted,
+    RoutingDecided,
+    SlotsUpdated,
+)
+
+_LOGGER = logging.getLogger(__name__)
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS conversations (
+    id TEXT PRIMARY KEY, channel TEXT NOT NULL, caller TEXT NOT NULL DEFAULT '',
+    entry_assistant TEXT NOT NULL, final_assistant TEXT, started_at REAL NOT NULL,
+    ended_at REAL, end_reason TEXT, turns INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS turns (
+    id INTEGER PRIMARY KEY, conversation_id TEXT NOT NULL REFERENCES conversations(id),
+    turn INTEGER NOT NULL, role TEXT NOT NULL CHECK (role IN ('caller', 'assistant')),
+    assistant TEXT NOT NULL, text TEXT NOT NULL, t REAL NOT NULL,
+    first_token_ms REAL, total_ms REAL, cut_off INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS decisions (
+    id INTEGER PRIMARY KEY, conversation_id TEXT NOT NULL REFERENCES conversations(id),
+    turn INTEGER NOT NULL, assistant TEXT NOT NULL, outcome TEXT NOT NULL, target TEXT,
+    path TEXT NOT NULL, reason TEXT NOT NULL, scores TEXT NOT NULL, latency_ms REAL NOT NULL,
+    t REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS handoffs (
+    id INTEGER PRIMARY KEY, conversation_id TEXT NOT NULL REFERENCES conversations(id),
+    turn INTEGER NOT NULL, from_assistant TEXT NOT NULL, to_assistant TEXT NOT NULL,
+    reason TEXT NOT NULL, path TEXT NOT NULL, scores TEXT NOT NULL, history TEXT NOT NULL,
+    announcement TEXT NOT NULL, latency_ms REAL, t REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS slots (
+    conversation_id TEXT NOT NULL REFERENCES conversations(id), name TEXT NOT NULL,
+    value TEXT NOT NULL, turn INTEGER NOT NULL, t REAL NOT NULL,
+    PRIMARY KEY (conversation_id, name));
+CREATE INDEX IF NOT EXISTS turns_conv ON turns(conversation_id, turn);
+CREATE INDEX IF NOT EXISTS conv_started ON conversations(started_at);
+"""
+
+
+class Store:
+    """A SQLite file shared by the daemon's threads (one connection, serialized)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(str(path), check_same_thread=False, timeout=5.0)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._migrate()
+        except sqlite3.DatabaseError as err:
+            raise StoreError(f"cannot open the store {path}: {err}") from err
+        self._lock = threading.Lock()
+        self._last_decision: dict[str, float] = {}
+
+    def _migrate(self) -> None:
+        row = None
+        try:
+            row = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        except sqlite3.OperationalError:
+            pass  # a new file: no meta table yet
+        if row is not None and int(row[0]) > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path} has schema version {row[0]}, newer than this voicebox "
+                f"({SCHEMA_VERSION}); refusing to touch it"
+            )
+        with self._db:
+            self._db.executescript(SCHEMA)
+            self._db.execute(
+                "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)",
+                (str(SCHEMA_VERSION),),
+            )
+
+    @property
+    def schema_version(self) -> int:
+        row = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        return int(row[0])
+
+    # -- writing ----------------------------------------------------------------------------
+
+    def record(self, event: Event) -> None:
+        """Event listener: write one event; errors are logged, never raised into the call."""
+        try:
+            with self._lock, self._db:
+                self._write(event)
+        except sqlite3.Error:
+            _LOGGER.exception("store: could not record %s", event.type)
+
+    def _write(self, e: Event) -> None:
+        db = self._db
+        cid = e.conversation_id
+        if isinstance(e, ConversationStarted):
+            db.execute(
+                "INSERT INTO conversations(id, channel, caller, entry_assistant, started_at) "
+                "VALUES (?, ?, ?, ?, ?)", (cid, e.channel, e.caller, e.assistant, e.t))
+        elif isinstance(e, CallerUtterance):
+            db.execute(
+                "INSERT INTO turns(conversation_id, turn, role, assistant, text, t) "
+                "VALUES (?, ?, 'caller', ?, ?, ?)", (cid, e.turn, e.assistant, e.text, e.t))
+            db.execute("UPDATE conversations SET turns=? WHERE id=?", (e.turn, cid))
+        elif isinstance(e, AssistantReply):
+            db.execute(
+                "INSERT INTO turns(conversation_id, turn, role, assistant, text, t, first_token_ms,"
+                " total_ms, cut_off) VALUES (?, ?, 'assistant', ?, ?, ?, ?, ?, ?)",
+                (cid, e.turn, e.assistant, e.text, e.t, e.first_token_ms, e.total_ms,
+                 int(e.cut_off)))
+        elif isinstance(e, RoutingDecided):
+            db.execute(
+                "INSERT INTO decisions(conversation_id, turn, assistant, outcome, target, path, "
+                "reason, scores, latency_ms, t) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (cid, e.turn, e.assistant, e.outcome, e.target, e.path, e.reason,
+                 json.dumps(e.scores), e.latency_ms, e.t))
+            self._last_decision[cid] = e.latency_ms
+        elif isinstance(e, HandoffStarted):
+            db.execute(
+                "INSERT INTO handoffs(conversation_id, turn, from_assistant, to_assistant, reason, "
+                "path, scores, history, announcement, latency_ms, t) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (cid, e.turn, e.from_assistant, e.to_assistant, e.reason, e.path,
+                 json.dumps(e.scores), e.history, e.announcement,
+                 self._last_decision.get(cid), e.t))
+        elif isinstance(e, SlotsUpdated):
+            for name in e.changed:
+                db.execute(
+                    "INSERT INTO slots(conversation_id, name, value, turn, t) VALUES (?, ?, ?, ?, ?)"
+                    " ON CONFLICT(conversation_id, name) DO UPDATE SET value=excluded.value, "
+                    "turn=excluded.turn, t=excluded.t", (cid, name, e.slots[name], e.turn, e.t))
+        elif isinstance(e, ConversationEnded):
+            db.execute(
+                "UPDATE conversations SET ended_at=?, end_reason=?, final_assistant=?, turns=? "
+                "WHERE id=?", (e.t, e.reason, e.assistant, e.turns, cid))
+            self._last_decision.pop(cid, None)
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def query(self, sql: str, args: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+        with self._lock:
+            cur = self._db.execute(sql, args)
+            cols = [c[0] for c in cur.description]
+            return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+
+    def conversation(self, cid: str) -> dict[str, Any]:
+        rows = self.query("SELECT * FROM conversations WHERE id=?", (cid,))
+        if not rows:
+            raise StoreError(f"no conversation {cid}")
+        conv = rows[0]
+        conv["turns_list"] = self.query(
+            "SELECT turn, role, assistant, text, cut_off FROM turns WHERE conversation_id=? "
+            "ORDER BY id", (cid,))
+        conv["handoffs"] = self.query(
+            "SELECT turn, from_assistant, to_assistant, reason, path, scores, latency_ms "
+            "FROM handoffs WHERE conversation_id=? ORDER BY id", (cid,))
+        conv["slots"] = {r["name"]: r["value"] for r in self.query(
+            "SELECT name, value FROM slots WHERE conversation_id=?", (cid,))}
+        return conv
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
