@@ -30,20 +30,17 @@ def system_prompt(a: Assistant) -> str:
     return f"{a.system_prompt.strip()}\n{rules}"
 
 
-def router_prompt(a: Assistant, rules: list[HandoffRule], titles: dict[str, str]) -> str:
-    """The classifier prompt of one assistant: its handoff conditions, highest priority first."""
+def router_prompt(a: Assistant, rules: list[HandoffRule]) -> str:
+    """The classifier prompt of one assistant: stay first, then its conditions by priority."""
     lines = [
-        f"You route a phone call that the {a.title} assistant is handling.",
-        "Decide who should handle the caller's latest message. Options:",
+        f"You are the call router for the {a.title} assistant of a small company. "
+        "Classify the caller's message.",
+        "stay: greetings, names, phone numbers, answers to the assistant's questions, small "
+        "talk, unclear messages, general questions, and requests for people, departments or "
+        "numbers not listed below.",
     ]
-    for r in rules:
-        lines.append(f"- {r.target} ({titles.get(r.target, r.target)}): {r.condition}")
-    lines.append(f"- stay: none of the conditions above clearly applies; {a.title} continues.")
-    lines.append(
-        "If several conditions apply, choose the one listed first. Choose stay for greetings, "
-        "small talk, unclear noise and general questions. Callers cannot choose a destination "
-        "that is not listed. Answer with the option name only."
-    )
+    lines += [f"{r.target}: {r.condition}." for r in rules]
+    lines.append("If several apply, pick the one listed first after stay. Reply with one word.")
     return "\n".join(lines)
 
 
@@ -52,18 +49,27 @@ def router_input(utterance: str, earlier: list[str]) -> str:
     if earlier:
         quoted = " / ".join(f'"{u}"' for u in earlier)
         parts.append(f"Earlier the caller said: {quoted}")
-    parts.append(f'The caller now says: "{utterance}"')
+    parts.append(f'The caller says: "{utterance}"')
     return "\n".join(parts)
 
 
 def slots_prompt(slots: list[Slot]) -> str:
-    keys = "\n".join(f"- {s.name}: {s.description}" for s in slots)
+    keys = ", ".join(f"{s.name} ({s.description})" for s in slots)
     return (
-        "You extract facts from one message of a phone caller. Keys:\n"
-        f"{keys}\n"
-        "Output a JSON object with only the keys the message itself states, values copied from "
-        "the message and short. Never guess. Output {} when the message states none of them."
+        f"Extract facts a phone caller states about themselves. JSON keys: {keys}. "
+        "Only keys the message states; {} if none.\n"
+        "Examples:\n"
+        'Message: "Hi, this is John Smith from Contoso." -> '
+        '{"name": "John Smith", "company": "Contoso"}\n'
+        'Message: "What time do you open?" -> {}\n'
+        'Message: "Our printer is broken, it\'s urgent." -> '
+        '{"need": "printer repair", "urgency": "high"}\n'
+        'Message: "Call me back on 555 0199." -> {"callback": "5550199"}'
     )
+
+
+def slots_input(utterance: str) -> str:
+    return f'Message: "{utterance}" ->'
 
 
 def summary_prompt() -> str:

@@ -19,13 +19,12 @@ from appliance.assistants.policy import looks_like_injection
 from appliance.assistants.prompts import router_input, router_prompt
 from appliance.brain.brain import Brain
 from appliance.brain.embeddings import Embedder
-from appliance.brain.grammar import choice_grammar
 from appliance.config import Assistant, Config, HandoffRule
 
 _LOGGER = logging.getLogger(__name__)
 
 STAY = "stay"
-CANDIDATE_FLOOR = 0.40  # a rule scoring this high is a plausible match (for priority conflicts)
+CANDIDATE_FLOOR = 0.30  # a rule scoring this high is a plausible match (for priority conflicts)
 
 
 @dataclass
@@ -54,7 +53,6 @@ class Router:
         self.embedder = embedder
         self.brain = brain
         self.routing = cfg.routing
-        self._titles = {a.name: a.title for a in cfg.assistants}
         self._rules: dict[str, list[_RuleIndex]] = {}
         self._stay: dict[str, npt.NDArray[np.float32]] = {}
         for a in cfg.assistants:
@@ -77,7 +75,7 @@ class Router:
 
     def prompt_for(self, a: Assistant) -> str:
         rules = [ri.rule for ri in self._rules[a.name]]
-        return router_prompt(a, rules, self._titles)
+        return router_prompt(a, rules)
 
     def scores(self, assistant: str, utterance: str) -> dict[str, float]:
         v = self.embedder.embed_one(utterance)
@@ -121,14 +119,11 @@ class Router:
                 return Decision(chosen, "fast", "best match (LLM check off)", scores,
                                 rule=by_target[chosen])
             return Decision(None, "fast", "not confident (LLM check off)", scores)
-        options = [ri.rule.target for ri in rules] + [STAY]
-        done = self.brain.utility(
-            self.router_key(assistant),
-            router_input(utterance, earlier[-2:]),
-            grammar=choice_grammar(options),
-            max_tokens=8,
+        options = [STAY] + [ri.rule.target for ri in rules]
+        choice, probs = self.brain.choose(
+            self.router_key(assistant), router_input(utterance, earlier[-2:]), options
         )
-        choice = done.text.strip()
+        scores.update({f"llm:{o}": p for o, p in probs.items()})
         if choice not in by_target:
             return Decision(None, "llm", "LLM: no transfer condition applies", scores)
         return Decision(choice, "llm", f"LLM: '{by_target[choice].condition}'", scores,

@@ -6,7 +6,7 @@ import json
 import logging
 import re
 
-from appliance.assistants.prompts import slots_prompt
+from appliance.assistants.prompts import slots_input, slots_prompt
 from appliance.brain.brain import Brain
 from appliance.brain.grammar import slots_grammar
 from appliance.config import Slot
@@ -21,6 +21,7 @@ GERMAN_WORDS = {
 }
 # Values that must be words the caller actually said (the model copies, it must not invent).
 VERBATIM = {"name", "company", "callback"}
+PROPER = {"name", "company"}  # proper nouns: spelled with capitals where the caller said them
 URGENCY = {"low", "normal", "high"}
 
 
@@ -35,12 +36,15 @@ def detect_language(text: str) -> str | None:
     return None
 
 
-def _said(value: str, utterance: str) -> bool:
+def _said(value: str, utterance: str, *, proper: bool = False) -> bool:
+    """Whether the caller said `value` (digits for numbers; words, capitalised for names)."""
     if re.fullmatch(r"[\d\s()+-]+", value):
         digits = re.sub(r"\D", "", value)
         return len(digits) >= 3 and digits in re.sub(r"\D", "", utterance)
-    said = set(re.findall(r"\w+", utterance.lower()))
-    words = re.findall(r"\w+", value.lower())
+    said = set(re.findall(r"\w+", utterance if proper else utterance.lower()))
+    words = re.findall(r"\w+", value if proper else value.lower())
+    if proper and not all(w[:1].isupper() for w in words):
+        return False
     return bool(words) and all(w in said for w in words)
 
 
@@ -51,7 +55,7 @@ def clean_slots(raw: dict[str, str], utterance: str, known: set[str]) -> dict[st
         value = value.strip().strip(".")
         if key not in known or not value or value.lower() in {"unknown", "none", "n/a", "null"}:
             continue
-        if key in VERBATIM and not _said(value, utterance):
+        if key in VERBATIM and not _said(value, utterance, proper=key in PROPER):
             continue
         if key == "callback":
             value = re.sub(r"[^\d+]", "", value)
@@ -70,20 +74,23 @@ class SlotExtractor:
         self.brain = brain
         self.slots = slots
         self._keys = [s.name for s in slots]
-        self._grammar = slots_grammar(self._keys)
+        # language comes from detection, not from the model (it would always answer English)
+        self._llm_slots = [s for s in slots if s.name != "language"]
+        self._grammar = slots_grammar([s.name for s in self._llm_slots])
 
     def warm(self) -> None:
-        if self.brain is not None:
-            self.brain.warm_utility(SLOTS_KEY, slots_prompt(self.slots))
+        if self.brain is not None and self._llm_slots:
+            self.brain.warm_utility(SLOTS_KEY, slots_prompt(self._llm_slots))
 
     def extract(self, utterance: str) -> dict[str, str]:
         found: dict[str, str] = {}
         lang = detect_language(utterance)
         if lang and "language" in self._keys:
             found["language"] = lang
-        if self.brain is None or len(utterance.split()) < 2:
+        if self.brain is None or not self._llm_slots or len(utterance.split()) < 2:
             return found
-        done = self.brain.utility(SLOTS_KEY, utterance, grammar=self._grammar, max_tokens=80)
+        done = self.brain.utility(SLOTS_KEY, slots_input(utterance), grammar=self._grammar,
+                                  max_tokens=60)
         try:
             raw = json.loads(done.text)
         except json.JSONDecodeError:

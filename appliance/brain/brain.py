@@ -9,6 +9,9 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import numpy as np
+
+from appliance.brain.grammar import choice_grammar
 from appliance.brain.llm import Message, SharedModel
 from appliance.brain.prefix_cache import PrefixCache
 from appliance.brain.session import AdapterSet, LlamaSession
@@ -105,6 +108,35 @@ class Brain:
             evaluated = self._utility.eval_prompt(tokens)
             text = "".join(self._utility.generate(max_tokens=max_tokens, grammar=grammar))
             return Completion(text, len(tokens), evaluated, (time.perf_counter() - t0) * 1000)
+
+    def choose(self, key: str, user_text: str, options: list[str]) -> tuple[str, dict[str, float]]:
+        """Pick one of `options` after a cached utility prompt; returns (choice, probabilities).
+
+        One forward pass: the options' first tokens are compared on the next-token logits (a
+        softmax over the allowed options only), so nothing but an option can come out. Options
+        whose first tokens collide fall back to grammar-constrained greedy decoding.
+        """
+        firsts = [self.model.tokenize(o)[0] for o in options]
+        if len(set(firsts)) != len(firsts):
+            done = self.utility(key, user_text, grammar=choice_grammar(options), max_tokens=8)
+            choice = done.text.strip()
+            return choice, {o: float(o == choice) for o in options}
+        with self._utility_lock:
+            self._ensure_prefix(self._utility, key, ())
+            state = self.prefixes.get(key, ())
+            assert state is not None
+            tokens = (
+                list(state.tokens)
+                + self.model.format_message(Message("user", user_text))
+                + self.model.assistant_header()
+            )
+            self._utility.eval_prompt(tokens)
+            logits = self._utility.last_logits()
+        picked = np.array([logits[t] for t in firsts], dtype=np.float64)
+        probs = np.exp(picked - picked.max())
+        probs /= probs.sum()
+        table = {o: round(float(p), 3) for o, p in zip(options, probs, strict=True)}
+        return options[int(np.argmax(probs))], table
 
     def stream_reply(
         self,

@@ -16,16 +16,19 @@ def choice_grammar(options: list[str]) -> str:
     return "root ::= " + " | ".join(_literal(o) for o in options) + "\n"
 
 
-def slots_grammar(keys: list[str], *, max_chars: int = 60) -> str:
-    """A flat JSON object whose keys are among `keys`, string values of bounded length."""
+def slots_grammar(keys: list[str]) -> str:
+    """A flat JSON object whose keys are among `keys`, with one-line string values.
+
+    Values are unbounded in the grammar (a bounded repetition like {1,60} makes llama.cpp's
+    grammar sampler ~20x slower): the caller bounds them with max_tokens.
+    """
     if not keys:
         return 'root ::= "{}"\n'
     pairs = " | ".join(f'"\\"{k}\\": " value' for k in keys)
     return (
         'root ::= "{" ( pair ( ", " pair )* )? "}"\n'
         f"pair ::= {pairs}\n"
-        f'value ::= "\\"" char{{1,{max_chars}}} "\\""\n'
-        'char ::= [^"\\\\\\x00-\\x1f]\n'
+        'value ::= "\\"" [^"\\\\\\n]+ "\\""\n'
     )
 
 

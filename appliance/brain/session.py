@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import llama_cpp
+import numpy as np
+import numpy.typing as npt
 
 from appliance.brain.llm import Adapter, SharedModel
 from appliance.errors import BrainError
@@ -150,6 +152,13 @@ class LlamaSession:
         if todo:
             self._decode(todo)
         return len(todo)
+
+    def last_logits(self) -> npt.NDArray[np.float32]:
+        """Next-token logits after the last evaluated token (a copy)."""
+        ptr = llama_cpp.llama_get_logits_ith(self._ctx, -1)
+        if not ptr:
+            raise BrainError("no logits available: evaluate a prompt first")
+        return np.ctypeslib.as_array(ptr, shape=(self.model.n_vocab,)).copy()
 
     def generate(
         self,

@@ -1,0 +1,41 @@
+"""Shared fixtures: real models (installed by `make test` from the manifest)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from appliance.brain.embeddings import Embedder
+from appliance.config import Config, load_config
+from appliance.errors import ModelError
+from appliance.models import model_path
+
+
+def _require(name: str) -> None:
+    try:
+        model_path(name)
+    except ModelError as err:
+        pytest.fail(f"{err} (make test installs the default models)")
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    _require("minilm-l6")
+    return Embedder(model_path("minilm-l6"))
+
+
+@pytest.fixture()
+def starter() -> Config:
+    return load_config()
+
+
+@pytest.fixture(scope="session")
+def smol_engine() -> Iterator[object]:
+    """The starter team on the tiny SmolLM2 model: real code paths, fast."""
+    from appliance.engine import Engine
+
+    _require("smollm2-135m")
+    engine = Engine(load_config(), llm="smollm2-135m")
+    yield engine
+    engine.close()

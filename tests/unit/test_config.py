@@ -1,0 +1,130 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from appliance.config import (
+    TEMPLATES,
+    HistoryPolicy,
+    dump_config,
+    load_config,
+    load_template,
+    parse_config,
+    parse_yaml,
+)
+from appliance.errors import ConfigError
+
+STARTER_NAMES = {"frontdesk", "sales", "scheduling", "support", "escalation", "german"}
+
+
+def test_starter_team_has_the_required_assistants() -> None:
+    cfg = load_config()
+    assert set(cfg.names) == STARTER_NAMES
+    assert cfg.team.entry == "frontdesk"
+    assert cfg.team.max_handoffs == 4
+
+
+def test_every_assistant_can_reach_escalation_with_top_priority() -> None:
+    cfg = load_config()
+    for a in cfg.assistants:
+        if a.name == "escalation":
+            continue
+        rules = {r.target: r for r in a.handoffs}
+        assert "escalation" in rules, a.name
+        assert rules["escalation"].priority == max(r.priority for r in a.handoffs)
+
+
+@pytest.mark.parametrize("name", TEMPLATES)
+def test_every_template_loads(name: str) -> None:
+    cfg = load_template(name)
+    assert cfg.team.entry in cfg.names
+    assert len(cfg.assistants) >= 3
+
+
+def test_dump_and_parse_round_trip() -> None:
+    cfg = load_config()
+    again = parse_yaml(dump_config(cfg), "dumped")
+    assert again == cfg
+
+
+def _data() -> dict:
+    return yaml.safe_load(dump_config(load_config()))
+
+
+def test_unknown_target_is_an_error_with_its_location() -> None:
+    data = _data()
+    data["assistants"][0]["handoffs"][0]["target"] = "billing"
+    with pytest.raises(ConfigError) as info:
+        parse_config(data, "test.yaml")
+    assert any(
+        "assistants[0] (frontdesk).handoffs[0].target" in p and "billing" in p
+        for p in info.value.problems
+    )
+
+
+def test_every_problem_is_reported_not_just_the_first() -> None:
+    data = _data()
+    data["assistants"][1]["name"] = "frontdesk"
+    data["team"]["entry"] = "nobody"
+    data["assistants"][2]["handoffs"][0]["history"] = "everything"
+    with pytest.raises(ConfigError) as info:
+        parse_config(data, "test.yaml")
+    text = "\n".join(info.value.problems)
+    assert "history" in text
+    assert len(info.value.problems) >= 1
+    data["assistants"][2]["handoffs"][0]["history"] = "full"
+    with pytest.raises(ConfigError) as info:
+        parse_config(data, "test.yaml")
+    text = "\n".join(info.value.problems)
+    assert "duplicate assistant name 'frontdesk'" in text
+    assert "team.entry: unknown assistant 'nobody'" in text
+
+
+def test_unknown_field_and_bad_type_are_located() -> None:
+    data = _data()
+    data["assistants"][0]["handoffs"][0]["prority"] = 5
+    data["team"]["max_handoffs"] = "many"
+    with pytest.raises(ConfigError) as info:
+        parse_config(data, "test.yaml")
+    text = "\n".join(info.value.problems)
+    assert "assistants[0] (frontdesk).handoffs[0].prority" in text
+    assert "team.max_handoffs" in text
+
+
+def test_self_handoff_is_rejected() -> None:
+    data = _data()
+    data["assistants"][1]["handoffs"][0]["target"] = data["assistants"][1]["name"]
+    with pytest.raises(ConfigError, match="problem"):
+        parse_config(data, "x")
+
+
+def test_invalid_yaml_reports_line_and_column(tmp_path: Path) -> None:
+    f = tmp_path / "broken.yaml"
+    f.write_text("team:\n  entry: frontdesk\n assistants: [\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(f)
+    assert "broken.yaml:3:" in info.value.message
+
+
+def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_config(tmp_path / "nope.yaml")
+
+
+def test_relative_lora_path_is_resolved_from_the_config_folder(tmp_path: Path) -> None:
+    data = _data()
+    data["assistants"][1]["lora"] = {"path": "adapters/sales.gguf", "scale": 0.5}
+    f = tmp_path / "team.yaml"
+    f.write_text(yaml.safe_dump(data), encoding="utf-8")
+    cfg = load_config(f)
+    lora = cfg.assistants[1].lora
+    assert lora is not None
+    assert lora.path == str(tmp_path / "adapters" / "sales.gguf")
+
+
+def test_history_policies_parse() -> None:
+    cfg = load_config()
+    policies = {r.history for a in cfg.assistants for r in a.handoffs}
+    assert HistoryPolicy.FULL in policies and HistoryPolicy.SUMMARY in policies

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import pytest
+
+from appliance.assistants.slots import clean_slots, detect_language
+
+KNOWN = {"name", "company", "need", "budget", "urgency", "language", "callback"}
+
+
+def test_names_must_be_said_and_capitalised() -> None:
+    u = "Hi, this is Maria Lopez from Acme Dental."
+    assert clean_slots({"name": "Maria Lopez"}, u, KNOWN) == {"name": "Maria Lopez"}
+    assert clean_slots({"name": "John Smith"}, u, KNOWN) == {}
+    u2 = "We're twelve people and want to know what your packages cost."
+    assert clean_slots({"name": "Twelve people"}, u2, KNOWN) == {}
+
+
+def test_placeholders_and_unknown_keys_are_dropped() -> None:
+    got = clean_slots({"budget": "unknown", "callback": "none", "colour": "red", "need": "quote"},
+                      "I need a quote", KNOWN)
+    assert got == {"need": "quote"}
+
+
+def test_callback_digits_must_appear_in_the_utterance() -> None:
+    assert clean_slots({"callback": "555 0123"}, "reach me at 555-0123", KNOWN) == {
+        "callback": "5550123"
+    }
+    assert clean_slots({"callback": "5559999"}, "reach me at 555-0123", KNOWN) == {}
+
+
+def test_urgency_is_normalised_or_dropped() -> None:
+    assert clean_slots({"urgency": "High"}, "urgent!", KNOWN) == {"urgency": "high"}
+    assert clean_slots({"urgency": "extreme"}, "urgent!", KNOWN) == {}
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("Guten Tag, ich habe eine Frage.", "German"),
+        ("Hallo, ich habe ein Problem mit meinem Drucker.", "German"),
+        ("Wie viel kostet das Paket?", "German"),
+        ("Hello, I have a question.", None),
+        ("Can I speak German?", None),
+        ("Ja.", None),
+    ],
+)
+def test_language_detection(text: str, lang: str | None) -> None:
+    assert detect_language(text) == lang
