@@ -17,19 +17,24 @@ def _say(out: TextIO, who: str, text: str) -> None:
 def show_turn(out: TextIO, r: TurnResult, *, verbose: bool) -> None:
     d = r.decision
     if verbose:
-        scores = " ".join(f"{k}={v:.2f}" for k, v in sorted(d.scores.items(), key=lambda kv: -kv[1]))
+        scores = " ".join(
+            f"{k}={v:.2f}" for k, v in sorted(d.scores.items(), key=lambda kv: -kv[1])
+        )
         verdict = f"refused ({r.refused})" if r.refused else (d.target or "stay")
         out.write(f"  · route: {verdict} via {d.path} in {d.latency_ms:.0f} ms  [{scores}]\n")
     if r.handoff:
         src = str(r.handoff["from"])
         _say(out, src, r.announcement or "")
-        out.write(f"  ↪ handoff {src} → {r.assistant} ({r.handoff['path']}, "
-                  f"profile switch {r.handoff['switch_ms']} ms)\n")
+        out.write(
+            f"  ↪ handoff {src} → {r.assistant} ({r.handoff['path']}, "
+            f"profile switch {r.handoff['switch_ms']} ms)\n"
+        )
     _say(out, r.assistant, r.reply)
 
 
-def chat_loop(conv: Conversation, *, inp: TextIO = sys.stdin, out: TextIO = sys.stdout,
-              verbose: bool = True) -> int:
+def chat_loop(
+    conv: Conversation, *, inp: TextIO = sys.stdin, out: TextIO = sys.stdout, verbose: bool = True
+) -> int:
     """Run a conversation until the caller quits; returns an exit code."""
     interactive = inp.isatty()
     out.write(f"voicebox chat: you are the caller. {HELP}\n")
@@ -54,8 +59,9 @@ def chat_loop(conv: Conversation, *, inp: TextIO = sys.stdin, out: TextIO = sys.
                 continue
             if text == "/who":
                 a = conv.assistant
-                out.write(f"  speaking: {a.name} ({a.title}), handoffs so far: "
-                          f"{len(conv.policy.hops)}\n")
+                out.write(
+                    f"  speaking: {a.name} ({a.title}), handoffs so far: {len(conv.policy.hops)}\n"
+                )
                 continue
             if not interactive:
                 out.write(f"you> {text}\n")

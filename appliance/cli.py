@@ -16,12 +16,13 @@ _LOGGER = logging.getLogger(__name__)
 
 def _engine(args: argparse.Namespace, config_ref: str | None = None, store: bool = True) -> Any:
     from appliance.config import load_config
+    from appliance.conversation import Listener
     from appliance.engine import Engine
     from appliance.paths import store_path
     from appliance.store import Store
 
     cfg = load_config(config_ref if config_ref is not None else args.config)
-    listeners = []
+    listeners: list[Listener] = []
     if store and not getattr(args, "no_store", False):
         db = Store(Path(args.db) if getattr(args, "db", None) else store_path())
         listeners.append(db.record)
@@ -46,11 +47,15 @@ def cmd_test_flows(args: argparse.Namespace) -> int:
 
     def on_scenario(name: str, problem: str | None) -> None:
         if not args.json:
-            print(f"{'PASS' if problem is None else 'FAIL'}  {name}" + (f": {problem}" if problem else ""),
-                  flush=True)
+            print(
+                f"{'PASS' if problem is None else 'FAIL'}  {name}"
+                + (f": {problem}" if problem else ""),
+                flush=True,
+            )
 
-    passed, failed = run_flows(flows, engine, on_turn=print_json if args.json else None,
-                               on_scenario=on_scenario)
+    passed, failed = run_flows(
+        flows, engine, on_turn=print_json if args.json else None, on_scenario=on_scenario
+    )
     if not args.json:
         print(f"{passed} passed, {failed} failed")
     else:
@@ -66,8 +71,8 @@ def cmd_config_check(args: argparse.Namespace) -> int:
     try:
         cfg = load_config(args.file)
     except ConfigError as err:
-        for p in err.problems or [err.message]:
-            print(f"error: {p}")
+        for line in err.problems or [err.message]:
+            print(f"error: {line}")
         print(f"{args.file or 'starter'}: {len(err.problems) or 1} error(s)")
         return 1
     embedder = None
@@ -97,8 +102,10 @@ def cmd_init(args: argparse.Namespace) -> int:
     tmp = out.with_name(f".{out.name}.tmp")
     tmp.write_text(template_text(args.template), encoding="utf-8")
     tmp.replace(out)
-    print(f"wrote {out} from the {args.template} template; check it with "
-          f"`voicebox config check {out}`")
+    print(
+        f"wrote {out} from the {args.template} template; check it with "
+        f"`voicebox config check {out}`"
+    )
     return 0
 
 

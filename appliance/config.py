@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
-from enum import Enum
+from enum import StrEnum
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,7 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
 
-class HistoryPolicy(str, Enum):
+class HistoryPolicy(StrEnum):
     """How much of the conversation travels to the target assistant."""
 
     FULL = "full"
@@ -259,7 +259,9 @@ def _format_validation(err: ValidationError, data: Any) -> list[str]:
 def parse_config(data: Any, source: str = "<config>") -> Config:
     """Validate already-parsed YAML data; raise ConfigError listing every problem."""
     if not isinstance(data, dict):
-        raise ConfigError(f"{source}: the top level must be a mapping", [f"{source}: not a mapping"])
+        raise ConfigError(
+            f"{source}: the top level must be a mapping", [f"{source}: not a mapping"]
+        )
     try:
         return Config.model_validate(data)
     except ValidationError as err:

@@ -115,15 +115,25 @@ class Conversation:
         if greeting:
             self._messages.append(Message("assistant", greeting))
             self.lines.append(Line("assistant", self.current, greeting))
-            self.emit(AssistantReply(self.id, turn=0, assistant=self.current, text=greeting,
-                                     first_token_ms=0.0, total_ms=0.0))
+            self.emit(
+                AssistantReply(
+                    self.id,
+                    turn=0,
+                    assistant=self.current,
+                    text=greeting,
+                    first_token_ms=0.0,
+                    total_ms=0.0,
+                )
+            )
         return greeting
 
     def end(self, reason: str = "caller hung up") -> None:
         if self.ended:
             return
         self.ended = True
-        self.emit(ConversationEnded(self.id, reason=reason, assistant=self.current, turns=self.turn))
+        self.emit(
+            ConversationEnded(self.id, reason=reason, assistant=self.current, turns=self.turn)
+        )
         self.session.clear()
         self.engine.brain.release(self.session)
 
@@ -165,10 +175,13 @@ class Conversation:
             "switch_ms": (t_switch - t_slots) * 1000,
             "first_token_ms": first_ms,
         }
-        return self._finish(turn, text, reply, announcement, decision, refused, handoff, t0,
-                            timings)
+        return self._finish(
+            turn, text, reply, announcement, decision, refused, handoff, t0, timings
+        )
 
-    def _route(self, text: str, earlier: list[str]) -> tuple[Decision, HandoffRule | None, str | None]:
+    def _route(
+        self, text: str, earlier: list[str]
+    ) -> tuple[Decision, HandoffRule | None, str | None]:
         if self._pending is not None:
             pending = self._pending
             if YES_RE.search(text):
@@ -176,9 +189,19 @@ class Conversation:
                 return self._checked(d, pending, text)
             self._pending = None
             d = Decision(None, "confirm", "caller declined the transfer", {})
-            self.emit(RoutingDecided(self.id, turn=self.turn, assistant=self.current,
-                                     outcome="stay", target=None, path=d.path, reason=d.reason,
-                                     scores={}, latency_ms=0.0))
+            self.emit(
+                RoutingDecided(
+                    self.id,
+                    turn=self.turn,
+                    assistant=self.current,
+                    outcome="stay",
+                    target=None,
+                    path=d.path,
+                    reason=d.reason,
+                    scores={},
+                    latency_ms=0.0,
+                )
+            )
             return d, None, None
         d = self.engine.router.decide(self.current, text, earlier)
         return self._checked(d, d.rule, text)
@@ -193,9 +216,19 @@ class Conversation:
             if refused:
                 rule = None
         outcome = "refused" if refused else ("handoff" if rule is not None else "stay")
-        self.emit(RoutingDecided(self.id, turn=self.turn, assistant=self.current, outcome=outcome,
-                                 target=d.target, path=d.path, reason=refused or d.reason,
-                                 scores=d.scores, latency_ms=d.latency_ms))
+        self.emit(
+            RoutingDecided(
+                self.id,
+                turn=self.turn,
+                assistant=self.current,
+                outcome=outcome,
+                target=d.target,
+                path=d.path,
+                reason=refused or d.reason,
+                scores=d.scores,
+                latency_ms=d.latency_ms,
+            )
+        )
         return d, rule, refused
 
     def _update_slots(self, text: str, turn: int) -> list[str]:
@@ -211,29 +244,53 @@ class Conversation:
     ) -> tuple[str, dict[str, object]]:
         source = self.assistant
         target = self.cfg.assistant(rule.target)
-        self.emit(HandoffStarted(self.id, turn=turn, from_assistant=source.name,
-                                 to_assistant=target.name, announcement=rule.announcement,
-                                 reason=decision.reason, path=decision.path,
-                                 scores=decision.scores, history=rule.history.value))
+        self.emit(
+            HandoffStarted(
+                self.id,
+                turn=turn,
+                from_assistant=source.name,
+                to_assistant=target.name,
+                announcement=rule.announcement,
+                reason=decision.reason,
+                path=decision.path,
+                scores=decision.scores,
+                history=rule.history.value,
+            )
+        )
         self.lines.append(Line("assistant", source.name, rule.announcement))
         t0 = time.perf_counter()
         summary = None
         if rule.history.value == "summary":
             summary = self.engine.summarize(self.lines[:-2])
         self._messages = carryover_messages(
-            rule, source_title=source.title, target=target, lines=self.lines[:-1],
-            slots=self.slots, summary=summary,
+            rule,
+            source_title=source.title,
+            target=target,
+            lines=self.lines[:-1],
+            slots=self.slots,
+            summary=summary,
         )
         self.policy.record(turn, source.name, target.name)
         self.current = target.name
         switch_ms = self.engine.activate(self.session, target)
         carry_tokens = len(self.engine.brain.messages_tokens(self._messages))
-        self.emit(HandoffCompleted(self.id, turn=turn, assistant=target.name,
-                                   switch_ms=round(switch_ms, 2), carryover_tokens=carry_tokens))
+        self.emit(
+            HandoffCompleted(
+                self.id,
+                turn=turn,
+                assistant=target.name,
+                switch_ms=round(switch_ms, 2),
+                carryover_tokens=carry_tokens,
+            )
+        )
         info: dict[str, object] = {
-            "from": source.name, "to": target.name, "path": decision.path,
-            "scores": decision.scores, "reason": decision.reason,
-            "switch_ms": round(switch_ms, 2), "carryover_ms": round((time.perf_counter() - t0) * 1000, 1),
+            "from": source.name,
+            "to": target.name,
+            "path": decision.path,
+            "scores": decision.scores,
+            "reason": decision.reason,
+            "switch_ms": round(switch_ms, 2),
+            "carryover_ms": round((time.perf_counter() - t0) * 1000, 1),
         }
         return rule.announcement, info
 
@@ -242,8 +299,9 @@ class Conversation:
         first = 0.0
         pieces: list[str] = []
         self._trim_to_budget()
-        for piece in self.engine.stream_reply(self.session, self.assistant, self._messages,
-                                              self.cancel):
+        for piece in self.engine.stream_reply(
+            self.session, self.assistant, self._messages, self.cancel
+        ):
             if not pieces:
                 first = (time.perf_counter() - t0) * 1000
             pieces.append(piece)
@@ -260,19 +318,43 @@ class Conversation:
             del self._messages[drop]
 
     def _finish(
-        self, turn: int, text: str, reply: str, announcement: str | None, decision: Decision,
-        refused: str | None, handoff: dict[str, object] | None, t0: float,
+        self,
+        turn: int,
+        text: str,
+        reply: str,
+        announcement: str | None,
+        decision: Decision,
+        refused: str | None,
+        handoff: dict[str, object] | None,
+        t0: float,
         timings: dict[str, float],
     ) -> TurnResult:
         total = (time.perf_counter() - t0) * 1000
         self.lines.append(Line("assistant", self.current, reply))
-        self.emit(AssistantReply(self.id, turn=turn, assistant=self.current, text=reply,
-                                 first_token_ms=round(timings.get("first_token_ms", 0.0), 1),
-                                 total_ms=round(total, 1)))
-        return TurnResult(turn=turn, caller=text, assistant=self.current, reply=reply,
-                          announcement=announcement, decision=decision, refused=refused,
-                          handoff=handoff, slots=dict(self.slots), latency_ms=round(total, 1),
-                          first_token_ms=timings.get("first_token_ms", 0.0), timings=timings)
+        self.emit(
+            AssistantReply(
+                self.id,
+                turn=turn,
+                assistant=self.current,
+                text=reply,
+                first_token_ms=round(timings.get("first_token_ms", 0.0), 1),
+                total_ms=round(total, 1),
+            )
+        )
+        return TurnResult(
+            turn=turn,
+            caller=text,
+            assistant=self.current,
+            reply=reply,
+            announcement=announcement,
+            decision=decision,
+            refused=refused,
+            handoff=handoff,
+            slots=dict(self.slots),
+            latency_ms=round(total, 1),
+            first_token_ms=timings.get("first_token_ms", 0.0),
+            timings=timings,
+        )
 
 
 def tidy_reply(text: str) -> str:

@@ -56,9 +56,13 @@ class Engine:
         self.slots = SlotExtractor(self.brain, cfg.team.slots)
         self._warm()
         self.startup_ms = (time.perf_counter() - t0) * 1000
-        _LOGGER.info("engine ready in %.0f ms (%s, %d cached prefixes, %.1f MB)",
-                     self.startup_ms, llm_name, len(self.brain.prefixes.keys()),
-                     self.brain.prefixes.total_bytes / 1e6)
+        _LOGGER.info(
+            "engine ready in %.0f ms (%s, %d cached prefixes, %.1f MB)",
+            self.startup_ms,
+            llm_name,
+            len(self.brain.prefixes.keys()),
+            self.brain.prefixes.total_bytes / 1e6,
+        )
 
     def _warm(self) -> None:
         for a in self.cfg.assistants:
@@ -68,30 +72,44 @@ class Engine:
         self.brain.warm_utility(SUMMARY_KEY, prompts.summary_prompt())
 
     def new_conversation(
-        self, *, channel: str = "text", assistant: str | None = None,
+        self,
+        *,
+        channel: str = "text",
+        assistant: str | None = None,
         listeners: list[Listener] | None = None,
     ) -> Conversation:
         name = assistant or self.cfg.team.entry
         self.cfg.assistant(name)  # KeyError for an unknown assistant
-        return Conversation(self, channel=channel, assistant=name,
-                            listeners=self.listeners + list(listeners or []))
+        return Conversation(
+            self, channel=channel, assistant=name, listeners=self.listeners + list(listeners or [])
+        )
 
     def activate(self, session: LlamaSession, a: Assistant) -> float:
         """Switch a conversation's context to another profile: KV state + adapters (ms)."""
         return self.brain.prefixes.activate(session, profile_key(a), adapters_of(a))
 
     def stream_reply(
-        self, session: LlamaSession, a: Assistant, messages: list[Message],
+        self,
+        session: LlamaSession,
+        a: Assistant,
+        messages: list[Message],
         cancel: threading.Event | None,
     ) -> Iterator[str]:
-        return self.brain.stream_reply(session, profile_key(a), adapters_of(a), messages,
-                                       max_tokens=self.cfg.models.max_reply_tokens, cancel=cancel)
+        return self.brain.stream_reply(
+            session,
+            profile_key(a),
+            adapters_of(a),
+            messages,
+            max_tokens=self.cfg.models.max_reply_tokens,
+            cancel=cancel,
+        )
 
     def summarize(self, lines: list[Line]) -> str | None:
         if not lines:
             return None
-        done = self.brain.utility(SUMMARY_KEY, transcript_text(lines)[-2000:], grammar=None,
-                                  max_tokens=48)
+        done = self.brain.utility(
+            SUMMARY_KEY, transcript_text(lines)[-2000:], grammar=None, max_tokens=48
+        )
         return done.text.strip() or None
 
     def close(self) -> None:

@@ -92,8 +92,9 @@ def mismatch(expect: Expect, result: TurnResult) -> str | None:
     return None
 
 
-def turn_record(scenario: str, index: int, turn: FlowTurn, r: TurnResult, problem: str | None
-                ) -> dict[str, Any]:
+def turn_record(
+    scenario: str, index: int, turn: FlowTurn, r: TurnResult, problem: str | None
+) -> dict[str, Any]:
     handoff = None
     if r.handoff:
         handoff = {k: r.handoff[k] for k in ("from", "to", "path", "scores")}
@@ -109,13 +110,20 @@ def turn_record(scenario: str, index: int, turn: FlowTurn, r: TurnResult, proble
         "latency_ms": r.latency_ms,
         "pass": problem is None,
         "mismatch": problem,
-        "decision": {"path": r.decision.path, "reason": r.refused or r.decision.reason,
-                     "target": r.decision.target, "scores": r.decision.scores},
+        "decision": {
+            "path": r.decision.path,
+            "reason": r.refused or r.decision.reason,
+            "target": r.decision.target,
+            "scores": r.decision.scores,
+        },
     }
 
 
 def run_flows(
-    flows: FlowFile, engine: Engine, *, on_turn: Callable[[dict[str, Any]], None] | None = None,
+    flows: FlowFile,
+    engine: Engine,
+    *,
+    on_turn: Callable[[dict[str, Any]], None] | None = None,
     on_scenario: Callable[[str, str | None], None] | None = None,
 ) -> tuple[int, int]:
     """Run every scenario; returns (passed, failed) scenarios."""
@@ -150,7 +158,7 @@ def resolve_config_ref(flows: FlowFile, flow_path: Path, override: str | None) -
     ref = flows.config
     if ref is None:
         return None
-    candidate = (flow_path.parent / ref)
+    candidate = flow_path.parent / ref
     return str(candidate) if candidate.exists() else ref
 
 

@@ -6,6 +6,7 @@ transaction per event) and a failing write is logged, not raised into the call.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sqlite3
@@ -77,10 +78,8 @@ class Store:
 
     def _migrate(self) -> None:
         row = None
-        try:
+        with contextlib.suppress(sqlite3.OperationalError):  # a new file: no meta table yet
             row = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-        except sqlite3.OperationalError:
-            pass  # a new file: no meta table yet
         if row is not None and int(row[0]) > SCHEMA_VERSION:
             raise StoreError(
                 f"{self.path} has schema version {row[0]}, newer than this voicebox "
@@ -114,43 +113,82 @@ class Store:
         if isinstance(e, ConversationStarted):
             db.execute(
                 "INSERT INTO conversations(id, channel, caller, entry_assistant, started_at) "
-                "VALUES (?, ?, ?, ?, ?)", (cid, e.channel, e.caller, e.assistant, e.t))
+                "VALUES (?, ?, ?, ?, ?)",
+                (cid, e.channel, e.caller, e.assistant, e.t),
+            )
         elif isinstance(e, CallerUtterance):
             db.execute(
                 "INSERT INTO turns(conversation_id, turn, role, assistant, text, t) "
-                "VALUES (?, ?, 'caller', ?, ?, ?)", (cid, e.turn, e.assistant, e.text, e.t))
+                "VALUES (?, ?, 'caller', ?, ?, ?)",
+                (cid, e.turn, e.assistant, e.text, e.t),
+            )
             db.execute("UPDATE conversations SET turns=? WHERE id=?", (e.turn, cid))
         elif isinstance(e, AssistantReply):
             db.execute(
                 "INSERT INTO turns(conversation_id, turn, role, assistant, text, t, first_token_ms,"
                 " total_ms, cut_off) VALUES (?, ?, 'assistant', ?, ?, ?, ?, ?, ?)",
-                (cid, e.turn, e.assistant, e.text, e.t, e.first_token_ms, e.total_ms,
-                 int(e.cut_off)))
+                (
+                    cid,
+                    e.turn,
+                    e.assistant,
+                    e.text,
+                    e.t,
+                    e.first_token_ms,
+                    e.total_ms,
+                    int(e.cut_off),
+                ),
+            )
         elif isinstance(e, RoutingDecided):
             db.execute(
                 "INSERT INTO decisions(conversation_id, turn, assistant, outcome, target, path, "
                 "reason, scores, latency_ms, t) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (cid, e.turn, e.assistant, e.outcome, e.target, e.path, e.reason,
-                 json.dumps(e.scores), e.latency_ms, e.t))
+                (
+                    cid,
+                    e.turn,
+                    e.assistant,
+                    e.outcome,
+                    e.target,
+                    e.path,
+                    e.reason,
+                    json.dumps(e.scores),
+                    e.latency_ms,
+                    e.t,
+                ),
+            )
             self._last_decision[cid] = e.latency_ms
         elif isinstance(e, HandoffStarted):
             db.execute(
                 "INSERT INTO handoffs(conversation_id, turn, from_assistant, to_assistant, reason, "
                 "path, scores, history, announcement, latency_ms, t) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (cid, e.turn, e.from_assistant, e.to_assistant, e.reason, e.path,
-                 json.dumps(e.scores), e.history, e.announcement,
-                 self._last_decision.get(cid), e.t))
+                (
+                    cid,
+                    e.turn,
+                    e.from_assistant,
+                    e.to_assistant,
+                    e.reason,
+                    e.path,
+                    json.dumps(e.scores),
+                    e.history,
+                    e.announcement,
+                    self._last_decision.get(cid),
+                    e.t,
+                ),
+            )
         elif isinstance(e, SlotsUpdated):
             for name in e.changed:
                 db.execute(
-                    "INSERT INTO slots(conversation_id, name, value, turn, t) VALUES (?, ?, ?, ?, ?)"
-                    " ON CONFLICT(conversation_id, name) DO UPDATE SET value=excluded.value, "
-                    "turn=excluded.turn, t=excluded.t", (cid, name, e.slots[name], e.turn, e.t))
+                    "INSERT INTO slots(conversation_id, name, value, turn, t) "
+                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT(conversation_id, name) "
+                    "DO UPDATE SET value=excluded.value, turn=excluded.turn, t=excluded.t",
+                    (cid, name, e.slots[name], e.turn, e.t),
+                )
         elif isinstance(e, ConversationEnded):
             db.execute(
                 "UPDATE conversations SET ended_at=?, end_reason=?, final_assistant=?, turns=? "
-                "WHERE id=?", (e.t, e.reason, e.assistant, e.turns, cid))
+                "WHERE id=?",
+                (e.t, e.reason, e.assistant, e.turns, cid),
+            )
             self._last_decision.pop(cid, None)
 
     # -- reading ----------------------------------------------------------------------------
@@ -168,12 +206,18 @@ class Store:
         conv = rows[0]
         conv["turns_list"] = self.query(
             "SELECT turn, role, assistant, text, cut_off FROM turns WHERE conversation_id=? "
-            "ORDER BY id", (cid,))
+            "ORDER BY id",
+            (cid,),
+        )
         conv["handoffs"] = self.query(
             "SELECT turn, from_assistant, to_assistant, reason, path, scores, latency_ms "
-            "FROM handoffs WHERE conversation_id=? ORDER BY id", (cid,))
-        conv["slots"] = {r["name"]: r["value"] for r in self.query(
-            "SELECT name, value FROM slots WHERE conversation_id=?", (cid,))}
+            "FROM handoffs WHERE conversation_id=? ORDER BY id",
+            (cid,),
+        )
+        conv["slots"] = {
+            r["name"]: r["value"]
+            for r in self.query("SELECT name, value FROM slots WHERE conversation_id=?", (cid,))
+        }
         return conv
 
     def close(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 from appliance.assistants.prompts import carryover_note
@@ -15,7 +16,7 @@ class TranscriptLine(Protocol):
     text: str
 
 
-def history_lines(rule: HandoffRule, lines: list[TranscriptLine]) -> list[TranscriptLine]:
+def history_lines(rule: HandoffRule, lines: Sequence[TranscriptLine]) -> list[TranscriptLine]:
     """The transcript lines (before the triggering utterance) that travel under the rule."""
     if rule.history is HistoryPolicy.FULL:
         return list(lines)
@@ -29,7 +30,7 @@ def carryover_messages(
     *,
     source_title: str,
     target: Assistant,
-    lines: list[TranscriptLine],
+    lines: Sequence[TranscriptLine],
     slots: dict[str, str],
     summary: str | None,
 ) -> list[Message]:
@@ -54,7 +55,7 @@ def carryover_messages(
     return messages
 
 
-def transcript_text(lines: list[TranscriptLine]) -> str:
+def transcript_text(lines: Sequence[TranscriptLine]) -> str:
     """A plain transcript for the summariser."""
     return "\n".join(
         f"{'Caller' if ln.role == 'caller' else ln.assistant}: {ln.text}" for ln in lines

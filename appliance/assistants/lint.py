@@ -66,14 +66,29 @@ def _tools_and_adapters(cfg: Config) -> list[Problem]:
     for ai, a in enumerate(cfg.assistants):
         for tool in a.tools:
             if tool not in KNOWN_TOOLS:
-                out.append(Problem("error", f"assistants[{ai}] ({a.name}).tools",
-                                   f"unknown tool '{tool}' (known: {', '.join(sorted(KNOWN_TOOLS))})"))
+                out.append(
+                    Problem(
+                        "error",
+                        f"assistants[{ai}] ({a.name}).tools",
+                        f"unknown tool '{tool}' (known: {', '.join(sorted(KNOWN_TOOLS))})",
+                    )
+                )
         if a.handoffs and "handoff" not in a.tools:
-            out.append(Problem("warning", f"assistants[{ai}] ({a.name}).tools",
-                               "has handoff rules but not the handoff tool: rules are ignored"))
+            out.append(
+                Problem(
+                    "warning",
+                    f"assistants[{ai}] ({a.name}).tools",
+                    "has handoff rules but not the handoff tool: rules are ignored",
+                )
+            )
         if a.lora and not Path(a.lora.path).exists():
-            out.append(Problem("error", f"assistants[{ai}] ({a.name}).lora.path",
-                               f"adapter file not found: {a.lora.path}"))
+            out.append(
+                Problem(
+                    "error",
+                    f"assistants[{ai}] ({a.name}).lora.path",
+                    f"adapter file not found: {a.lora.path}",
+                )
+            )
     return out
 
 
@@ -92,9 +107,14 @@ def _vague(cfg: Config, embedder: Embedder | None) -> list[Problem]:
                 if sim >= VAGUE_SIMILARITY:
                     why = f"reads like a weak rule ({sim:.2f} similar to the article's examples)"
             if why:
-                out.append(Problem("warning", _rule_loc(cfg, ai, ri),
-                                   f"vague condition '{r.condition}': {why}; name concrete "
-                                   "topics, intents or phrases"))
+                out.append(
+                    Problem(
+                        "warning",
+                        _rule_loc(cfg, ai, ri),
+                        f"vague condition '{r.condition}': {why}; name concrete "
+                        "topics, intents or phrases",
+                    )
+                )
     return out
 
 
@@ -109,17 +129,25 @@ def _overlaps(cfg: Config, embedder: Embedder) -> list[Problem]:
             ri, rj = a.handoffs[i], a.handoffs[j]
             if sim >= OVERLAP_SIMILARITY and ri.target != rj.target:
                 prio = "" if ri.priority != rj.priority else " with equal priority"
-                out.append(Problem("warning", _rule_loc(cfg, ai, i),
-                                   f"overlaps handoffs[{j}] -> {rj.target} ({sim:.2f} similar)"
-                                   f"{prio}: the caller may land in either"))
+                out.append(
+                    Problem(
+                        "warning",
+                        _rule_loc(cfg, ai, i),
+                        f"overlaps handoffs[{j}] -> {rj.target} ({sim:.2f} similar)"
+                        f"{prio}: the caller may land in either",
+                    )
+                )
     return out
 
 
 def _unreachable(cfg: Config) -> list[Problem]:
     targets = {r.target for a in cfg.assistants for r in a.handoffs}
     return [
-        Problem("warning", f"assistants[{ai}] ({a.name})",
-                "unreachable: not the entry assistant and no rule hands off to it")
+        Problem(
+            "warning",
+            f"assistants[{ai}] ({a.name})",
+            "unreachable: not the entry assistant and no rule hands off to it",
+        )
         for ai, a in enumerate(cfg.assistants)
         if a.name != cfg.team.entry and a.name not in targets
     ]
@@ -136,20 +164,35 @@ def _cycles(cfg: Config) -> list[Problem]:
         leaves = any(graph[n] - comp for n in comp)
         if not leaves:
             names = ", ".join(sorted(comp))
-            out.append(Problem("warning", f"assistants ({names})",
-                               "cycle with no exit: these assistants only hand off among "
-                               "themselves and none can end the call or reach a person"))
+            out.append(
+                Problem(
+                    "warning",
+                    f"assistants ({names})",
+                    "cycle with no exit: these assistants only hand off among "
+                    "themselves and none can end the call or reach a person",
+                )
+            )
     return out
 
 
 def _human_route(cfg: Config) -> list[Problem]:
     has_tool = any("transfer_to_human" in a.tools for a in cfg.assistants)
     if not cfg.team.human_extensions:
-        return [Problem("warning", "team.human_extensions",
-                        "no human extension: callers can never reach a person")]
+        return [
+            Problem(
+                "warning",
+                "team.human_extensions",
+                "no human extension: callers can never reach a person",
+            )
+        ]
     if not has_tool:
-        return [Problem("warning", "assistants",
-                        "no assistant has the transfer_to_human tool: no route to a person")]
+        return [
+            Problem(
+                "warning",
+                "assistants",
+                "no assistant has the transfer_to_human tool: no route to a person",
+            )
+        ]
     return []
 
 

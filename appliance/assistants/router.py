@@ -79,7 +79,9 @@ class Router:
 
     def scores(self, assistant: str, utterance: str) -> dict[str, float]:
         v = self.embedder.embed_one(utterance)
-        out = {ri.rule.target: round(float((ri.vectors @ v).max()), 3) for ri in self._rules[assistant]}
+        out = {
+            ri.rule.target: round(float((ri.vectors @ v).max()), 3) for ri in self._rules[assistant]
+        }
         stay = self._stay[assistant]
         out[STAY] = round(float((stay @ v).max()), 3) if len(stay) else 0.0
         return out
@@ -105,19 +107,22 @@ class Router:
         stay = scores[STAY]
         r = self.routing
         higher = [
-            t for t in ranked[1:]
+            t
+            for t in ranked[1:]
             if by_target[t].priority > by_target[best].priority and scores[t] >= CANDIDATE_FLOOR
         ]
         if s1 >= r.fast_accept and s1 - max(s2, stay) >= r.fast_margin and not higher:
-            return Decision(best, "fast", f"matches '{by_target[best].condition}'", scores,
-                            rule=by_target[best])
+            return Decision(
+                best, "fast", f"matches '{by_target[best].condition}'", scores, rule=by_target[best]
+            )
         if s1 < r.fast_reject or (stay >= r.fast_accept and stay - s1 >= r.fast_margin):
             return Decision(None, "fast", "no transfer condition applies", scores)
         if self.brain is None or not r.llm_check:
             if s1 >= r.fast_accept:
                 chosen = max([best, *higher], key=lambda t: by_target[t].priority)
-                return Decision(chosen, "fast", "best match (LLM check off)", scores,
-                                rule=by_target[chosen])
+                return Decision(
+                    chosen, "fast", "best match (LLM check off)", scores, rule=by_target[chosen]
+                )
             return Decision(None, "fast", "not confident (LLM check off)", scores)
         options = [STAY] + [ri.rule.target for ri in rules]
         choice, probs = self.brain.choose(
@@ -126,5 +131,6 @@ class Router:
         scores.update({f"llm:{o}": p for o, p in probs.items()})
         if choice not in by_target:
             return Decision(None, "llm", "LLM: no transfer condition applies", scores)
-        return Decision(choice, "llm", f"LLM: '{by_target[choice].condition}'", scores,
-                        rule=by_target[choice])
+        return Decision(
+            choice, "llm", f"LLM: '{by_target[choice].condition}'", scores, rule=by_target[choice]
+        )

@@ -15,9 +15,36 @@ _LOGGER = logging.getLogger(__name__)
 
 SLOTS_KEY = "slots"
 GERMAN_WORDS = {
-    "ich", "und", "nicht", "bitte", "ist", "sie", "mein", "meine", "mit", "ein", "eine", "der",
-    "die", "das", "guten", "tag", "möchte", "hätte", "können", "danke", "auf", "deutsch", "wie",
-    "was", "wir", "haben", "funktioniert", "termin", "brauche", "sprechen",
+    "ich",
+    "und",
+    "nicht",
+    "bitte",
+    "ist",
+    "sie",
+    "mein",
+    "meine",
+    "mit",
+    "ein",
+    "eine",
+    "der",
+    "die",
+    "das",
+    "guten",
+    "tag",
+    "möchte",
+    "hätte",
+    "können",
+    "danke",
+    "auf",
+    "deutsch",
+    "wie",
+    "was",
+    "wir",
+    "haben",
+    "funktioniert",
+    "termin",
+    "brauche",
+    "sprechen",
 }
 # Values that must be words the caller actually said (the model copies, it must not invent).
 VERBATIM = {"name", "company", "callback"}
@@ -89,8 +116,9 @@ class SlotExtractor:
             found["language"] = lang
         if self.brain is None or not self._llm_slots or len(utterance.split()) < 2:
             return found
-        done = self.brain.utility(SLOTS_KEY, slots_input(utterance), grammar=self._grammar,
-                                  max_tokens=60)
+        done = self.brain.utility(
+            SLOTS_KEY, slots_input(utterance), grammar=self._grammar, max_tokens=60
+        )
         try:
             raw = json.loads(done.text)
         except json.JSONDecodeError:

@@ -46,10 +46,13 @@ class Embedder:
             with self._lock:
                 for t, v in zip(missing, vecs, strict=True):
                     self._cache[t] = v
-        return np.stack([self._cache[t] for t in texts]) if texts else np.zeros((0, 384), "f4")
+        if not texts:
+            return np.zeros((0, 384), dtype=np.float32)
+        return np.stack([self._cache[t] for t in texts]).astype(np.float32, copy=False)
 
     def embed_one(self, text: str) -> Vector:
-        return self.embed([text])[0]
+        vec: Vector = self.embed([text])[0]
+        return vec
 
     def _run(self, texts: list[str]) -> npt.NDArray[np.float32]:
         enc = self._tokenizer.encode_batch(texts)
@@ -63,4 +66,5 @@ class Embedder:
         m = mask[..., None].astype(np.float32)
         pooled = (hidden * m).sum(axis=1) / np.clip(m.sum(axis=1), 1e-6, None)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-        return (pooled / np.clip(norms, 1e-9, None)).astype(np.float32)
+        out: npt.NDArray[np.float32] = (pooled / np.clip(norms, 1e-9, None)).astype(np.float32)
+        return out

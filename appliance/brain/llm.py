@@ -139,7 +139,9 @@ class SharedModel:
             t0 = time.perf_counter()
             handle = llama_cpp.llama_adapter_lora_init(self.model, path.encode("utf-8"))
             if not handle:
-                raise BrainError(f"cannot load LoRA adapter {path} (not a LoRA GGUF for this model?)")
+                raise BrainError(
+                    f"cannot load LoRA adapter {path} (not a LoRA GGUF for this model?)"
+                )
             adapter = Adapter(path=path, handle=handle, load_ms=(time.perf_counter() - t0) * 1000)
             self._adapters[path] = adapter
             _LOGGER.info("loaded LoRA %s in %.1f ms", path, adapter.load_ms)
@@ -149,4 +151,4 @@ class SharedModel:
         """Free the model; llama.cpp frees its adapters with it."""
         with self._adapter_lock:
             self._adapters.clear()
-        self._model.close()
+        self._model.close()  # type: ignore[no-untyped-call]

@@ -40,8 +40,13 @@ class PrefixCache:
         with self._lock:
             self._states[(key, adapters)] = state
             self.build_ms[key] = ms
-        _LOGGER.info("prefix %s: %d tokens, %.1f MB, built in %.0f ms",
-                     key, len(tokens), state.nbytes / 1e6, ms)
+        _LOGGER.info(
+            "prefix %s: %d tokens, %.1f MB, built in %.0f ms",
+            key,
+            len(tokens),
+            state.nbytes / 1e6,
+            ms,
+        )
         return state
 
     def get(self, key: str, adapters: AdapterSet = ()) -> KVState | None:

@@ -21,7 +21,9 @@ from appliance.errors import BrainError
 
 _LOGGER = logging.getLogger(__name__)
 
-AdapterSet = tuple[tuple[str, float], ...]  # ((path, scale), ...): what a KV state was computed under
+AdapterSet = tuple[
+    tuple[str, float], ...
+]  # ((path, scale), ...): what a KV state was computed under
 
 
 @dataclass
@@ -76,7 +78,9 @@ class LlamaSession:
         arr = (ctypes.c_void_p * max(n, 1))(*[a.handle for a in loaded])
         scales = (ctypes.c_float * max(n, 1))(*[s for _, s in wanted])
         rc = llama_cpp.llama_set_adapters_lora(
-            self._ctx, ctypes.cast(arr, ctypes.POINTER(ctypes.c_void_p)) if n else None, n,
+            self._ctx,
+            ctypes.cast(arr, ctypes.POINTER(ctypes.c_void_p)) if n else None,
+            n,
             scales if n else None,
         )
         if rc != 0:
@@ -180,7 +184,8 @@ class LlamaSession:
                 llama_cpp.llama_sampler_chain_add(chain, g)
             else:
                 llama_cpp.llama_sampler_chain_add(
-                    chain, llama_cpp.llama_sampler_init_penalties(self.model.n_vocab, 64, 1.15, 0.0, 0.0)
+                    chain,
+                    llama_cpp.llama_sampler_init_penalties(self.model.n_vocab, 64, 1.15, 0.0, 0.0),
                 )
             llama_cpp.llama_sampler_chain_add(chain, llama_cpp.llama_sampler_init_greedy())
             pending = b""

@@ -7,13 +7,30 @@ import subprocess
 import sys
 from pathlib import Path
 
-REQUIRED = {"scenario", "turn", "caller", "expected", "assistant", "handoff", "slots", "reply",
-            "latency_ms", "pass"}
+REQUIRED = {
+    "scenario",
+    "turn",
+    "caller",
+    "expected",
+    "assistant",
+    "handoff",
+    "slots",
+    "reply",
+    "latency_ms",
+    "pass",
+}
 
 
-def vb(*args: str, stdin: str | None = None, timeout: int = 600) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "appliance.cli", *args], input=stdin,
-                          capture_output=True, text=True, timeout=timeout)
+def vb(
+    *args: str, stdin: str | None = None, timeout: int = 600
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "appliance.cli", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 FLOWS = """
@@ -39,7 +56,7 @@ def test_test_flows_json_contract(tmp_path: Path) -> None:
     rows = [json.loads(line) for line in res.stdout.splitlines()]
     assert len(rows) == 3
     for row in rows:
-        assert REQUIRED <= set(row)
+        assert set(row) >= REQUIRED
     assert rows[0]["handoff"]["from"] == "frontdesk" and rows[0]["handoff"]["to"] == "sales"
     assert rows[0]["handoff"]["path"] in ("fast", "llm")
     assert rows[0]["pass"] is True and rows[0]["turn"] == 1
@@ -55,7 +72,9 @@ def test_test_flows_text_output(tmp_path: Path) -> None:
     res = vb("test-flows", str(f), "--llm", "smollm2-135m", "--no-store")
     lines = res.stdout.strip().splitlines()
     assert lines[0] == "PASS  pricing goes to sales"
-    assert lines[1].startswith("FAIL  a wrong expectation fails: turn 2: expected assistant support")
+    assert lines[1].startswith(
+        "FAIL  a wrong expectation fails: turn 2: expected assistant support"
+    )
     assert lines[-1] == "1 passed, 1 failed"
 
 
@@ -69,8 +88,14 @@ def test_a_malformed_flow_file_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_chat_shows_speaker_and_handoff(tmp_path: Path) -> None:
     db = tmp_path / "chat.db"
-    res = vb("chat", "--llm", "smollm2-135m", "--db", str(db),
-             stdin="What are your opening hours?\nHow much does the premium package cost?\n/slots\n")
+    res = vb(
+        "chat",
+        "--llm",
+        "smollm2-135m",
+        "--db",
+        str(db),
+        stdin="What are your opening hours?\nHow much does the premium package cost?\n/slots\n",
+    )
     assert res.returncode == 0, res.stderr
     out = res.stdout
     assert "[frontdesk] Thank you for calling Brightline" in out
@@ -83,8 +108,7 @@ def test_chat_shows_speaker_and_handoff(tmp_path: Path) -> None:
 
 
 def test_chat_starting_assistant_and_unknown_name() -> None:
-    res = vb("chat", "--llm", "smollm2-135m", "--no-store", "--assistant", "german",
-             stdin="/who\n")
+    res = vb("chat", "--llm", "smollm2-135m", "--no-store", "--assistant", "german", stdin="/who\n")
     assert "speaking: german" in res.stdout
     bad = vb("chat", "--llm", "smollm2-135m", "--no-store", "--assistant", "ceo", stdin="")
     assert bad.returncode == 1 and "ceo" in bad.stderr and "Traceback" not in bad.stderr

@@ -43,8 +43,9 @@ def test_handoff_switches_profile_and_records_everything(smol_engine: Any, tmp_p
     assert saved["final_assistant"] == "sales" and saved["end_reason"] == "caller hung up"
     assert saved["handoffs"][0]["to_assistant"] == "sales"
     assert [t["role"] for t in saved["turns_list"]].count("caller") == 2
-    decisions = store.query("SELECT outcome, path FROM decisions WHERE conversation_id=?",
-                            (conv.id,))
+    decisions = store.query(
+        "SELECT outcome, path FROM decisions WHERE conversation_id=?", (conv.id,)
+    )
     assert [d["outcome"] for d in decisions] == ["stay", "handoff"]
 
 

@@ -70,13 +70,18 @@ def test_unknown_tool_and_missing_adapter_are_errors(embedder: Embedder, tmp_pat
     data["assistants"][2]["lora"] = {"path": str(tmp_path / "missing.gguf"), "scale": 1.0}
     errors = [p for p in lint(parse_config(data), embedder) if p.level == "error"]
     assert {p.location for p in errors} == {
-        "assistants[1] (sales).tools", "assistants[2] (scheduling).lora.path"
+        "assistants[1] (sales).tools",
+        "assistants[2] (scheduling).lora.path",
     }
 
 
 def _check(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "appliance.cli", "config", "check", *args],
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "appliance.cli", "config", "check", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_config_check_command_exit_codes(tmp_path: Path) -> None:
@@ -90,7 +95,9 @@ def test_config_check_command_exit_codes(tmp_path: Path) -> None:
     bad.write_text(yaml.safe_dump(data), encoding="utf-8")
     res = _check(str(bad))
     assert res.returncode == 1
-    assert "error: assistants[0] (frontdesk).handoffs[0].target: unknown assistant 'ceo'" in res.stdout
+    assert (
+        "error: assistants[0] (frontdesk).handoffs[0].target: unknown assistant 'ceo'" in res.stdout
+    )
     data["assistants"][0]["handoffs"][0]["target"] = "escalation"
     bad.write_text(yaml.safe_dump(data), encoding="utf-8")
     warn = _check(str(bad))

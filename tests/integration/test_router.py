@@ -45,7 +45,9 @@ def test_injection_is_refused_by_the_guard_whatever_the_scores(router: Router) -
 def test_higher_priority_rule_in_play_prevents_a_fast_topic_handoff(router: Router) -> None:
     # escalation (priority 100) scores as a plausible match: the fast path must not decide
     # "sales" alone; without the LLM it picks by priority among the plausible matches
-    d = router.decide("frontdesk", "I'm furious, you overcharged me again on the premium package!", [])
+    d = router.decide(
+        "frontdesk", "I'm furious, you overcharged me again on the premium package!", []
+    )
     assert d.target == "escalation"
 
 

@@ -22,11 +22,22 @@ LINES = [
 
 
 def _messages(policy: HistoryPolicy, last_n: int = 2, summary: str | None = "S") -> list:
-    rule = HandoffRule(target="sales", condition="asks about pricing", history=policy,
-                       last_n=last_n, announcement="Connecting you to sales.")
+    rule = HandoffRule(
+        target="sales",
+        condition="asks about pricing",
+        history=policy,
+        last_n=last_n,
+        announcement="Connecting you to sales.",
+    )
     target = load_config().assistant("sales")
-    return carryover_messages(rule, source_title="Front desk", target=target, lines=list(LINES),
-                              slots={"name": "Ann", "company": "Initech"}, summary=summary)
+    return carryover_messages(
+        rule,
+        source_title="Front desk",
+        target=target,
+        lines=list(LINES),
+        slots={"name": "Ann", "company": "Initech"},
+        summary=summary,
+    )
 
 
 def test_slots_and_trigger_always_travel() -> None:

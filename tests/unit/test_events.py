@@ -11,9 +11,17 @@ from appliance.events import (
 
 
 def test_round_trip_through_json() -> None:
-    e = HandoffStarted("c1", turn=2, from_assistant="frontdesk", to_assistant="sales",
-                       announcement="One moment", reason="pricing", path="fast",
-                       scores={"sales": 0.9}, history="full")
+    e = HandoffStarted(
+        "c1",
+        turn=2,
+        from_assistant="frontdesk",
+        to_assistant="sales",
+        announcement="One moment",
+        reason="pricing",
+        path="fast",
+        scores={"sales": 0.9},
+        history="full",
+    )
     data = json.loads(e.to_json())
     assert data["type"] == "handoff"
     again = event_from_dict(data)

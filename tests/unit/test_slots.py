@@ -16,8 +16,11 @@ def test_names_must_be_said_and_capitalised() -> None:
 
 
 def test_placeholders_and_unknown_keys_are_dropped() -> None:
-    got = clean_slots({"budget": "unknown", "callback": "none", "colour": "red", "need": "quote"},
-                      "I need a quote", KNOWN)
+    got = clean_slots(
+        {"budget": "unknown", "callback": "none", "colour": "red", "need": "quote"},
+        "I need a quote",
+        KNOWN,
+    )
     assert got == {"need": "quote"}
 
 

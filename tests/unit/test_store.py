@@ -21,16 +21,44 @@ from appliance.store import SCHEMA_VERSION, Store
 def _conversation(store: Store, cid: str = "c1") -> None:
     store.record(ConversationStarted(cid, channel="text", assistant="frontdesk"))
     store.record(CallerUtterance(cid, turn=1, assistant="frontdesk", text="How much is premium?"))
-    store.record(RoutingDecided(cid, turn=1, assistant="frontdesk", outcome="handoff",
-                                target="sales", path="fast", reason="pricing",
-                                scores={"sales": 0.99}, latency_ms=4.2))
-    store.record(HandoffStarted(cid, turn=1, from_assistant="frontdesk", to_assistant="sales",
-                                announcement="Connecting you.", reason="pricing", path="fast",
-                                scores={"sales": 0.99}, history="full"))
+    store.record(
+        RoutingDecided(
+            cid,
+            turn=1,
+            assistant="frontdesk",
+            outcome="handoff",
+            target="sales",
+            path="fast",
+            reason="pricing",
+            scores={"sales": 0.99},
+            latency_ms=4.2,
+        )
+    )
+    store.record(
+        HandoffStarted(
+            cid,
+            turn=1,
+            from_assistant="frontdesk",
+            to_assistant="sales",
+            announcement="Connecting you.",
+            reason="pricing",
+            path="fast",
+            scores={"sales": 0.99},
+            history="full",
+        )
+    )
     store.record(SlotsUpdated(cid, turn=1, slots={"name": "Ann"}, changed=["name"]))
     store.record(SlotsUpdated(cid, turn=2, slots={"name": "Ann Lee"}, changed=["name"]))
-    store.record(AssistantReply(cid, turn=1, assistant="sales", text="It is 199 dollars.",
-                                first_token_ms=120.0, total_ms=900.0))
+    store.record(
+        AssistantReply(
+            cid,
+            turn=1,
+            assistant="sales",
+            text="It is 199 dollars.",
+            first_token_ms=120.0,
+            total_ms=900.0,
+        )
+    )
     store.record(ConversationEnded(cid, reason="caller hung up", assistant="sales", turns=1))
 
 
