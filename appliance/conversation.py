@@ -39,6 +39,7 @@ _LOGGER = logging.getLogger(__name__)
 
 Listener = Callable[[Event], None]
 FALLBACK_REPLY = "Sorry, could you say that again?"
+NO_RE = re.compile(r"^\W*(no|nope|nah|not|don't|nein|lieber nicht)\b", re.I)
 YES_RE = re.compile(r"\b(yes|yeah|yep|sure|ok|okay|please|go ahead|ja|gerne|bitte)\b", re.I)
 
 
@@ -184,7 +185,7 @@ class Conversation:
     ) -> tuple[Decision, HandoffRule | None, str | None]:
         if self._pending is not None:
             pending = self._pending
-            if YES_RE.search(text):
+            if YES_RE.search(text) and not NO_RE.search(text):
                 d = Decision(pending.target, "confirm", "caller confirmed the transfer", {})
                 return self._checked(d, pending, text)
             self._pending = None

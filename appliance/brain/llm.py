@@ -12,6 +12,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import llama_cpp
 from llama_cpp import _internals
@@ -48,7 +49,7 @@ class Adapter:
     """A LoRA adapter loaded once on the shared model."""
 
     path: str
-    handle: int
+    handle: Any  # a llama_adapter_lora_p (ctypes pointer)
     load_ms: float
 
 
@@ -130,6 +131,7 @@ class SharedModel:
 
     def adapter(self, path: str) -> Adapter:
         """Load a LoRA adapter once; later calls return the same handle."""
+        path = str(Path(path).resolve())
         with self._adapter_lock:
             found = self._adapters.get(path)
             if found is not None:

@@ -75,13 +75,10 @@ class LlamaSession:
         t0 = time.perf_counter()
         loaded: list[Adapter] = [self.model.adapter(path) for path, _ in wanted]
         n = len(loaded)
-        arr = (ctypes.c_void_p * max(n, 1))(*[a.handle for a in loaded])
+        arr = (llama_cpp.llama_adapter_lora_p_ctypes * max(n, 1))(*[a.handle for a in loaded])
         scales = (ctypes.c_float * max(n, 1))(*[s for _, s in wanted])
         rc = llama_cpp.llama_set_adapters_lora(
-            self._ctx,
-            ctypes.cast(arr, ctypes.POINTER(ctypes.c_void_p)) if n else None,
-            n,
-            scales if n else None,
+            self._ctx, arr if n else None, n, scales if n else None
         )
         if rc != 0:
             raise BrainError(f"llama_set_adapters_lora failed ({rc})")
@@ -141,6 +138,8 @@ class LlamaSession:
 
         Returns how many tokens had to be evaluated.
         """
+        if not tokens:
+            raise BrainError("empty prompt")
         if len(tokens) >= self.n_ctx:
             raise BrainError(f"prompt of {len(tokens)} tokens exceeds the context ({self.n_ctx})")
         n = 0
