@@ -36,8 +36,8 @@ def router_prompt(a: Assistant, rules: list[HandoffRule]) -> str:
         f"You are the call router for the {a.title} assistant of a small company. "
         "Classify the caller's message.",
         "stay: greetings, names, phone numbers, answers to the assistant's questions, small "
-        "talk, unclear messages, general questions, and requests for people, departments or "
-        "numbers not listed below.",
+        "talk, unclear messages, general questions, and requests to reach a specific person, "
+        "role or number that is not listed below (a lawyer, the CEO, an extension).",
     ]
     lines += [f"{r.target}: {r.condition}." for r in rules]
     lines.append("If several apply, pick the one listed first after stay. Reply with one word.")
