@@ -19,6 +19,20 @@ INJECTION_PATTERNS = [
 _INJECTION_RE = re.compile("|".join(INJECTION_PATTERNS), re.IGNORECASE)
 
 
+EMERGENCY_PATTERNS = [
+    r"\b(chest pains?|heart attack|stroke|seizure|overdos(e|ed)|unconscious|passed out|fainted|"
+    r"collapsed|not breathing|can't breathe|cannot breathe|trouble breathing|choking|"
+    r"bleeding (heavily|badly|a lot)|severe bleeding|suicid\w*|anaphyla\w*)\b",
+    r"\b(bewusstlos|herzinfarkt|schlaganfall|atemnot|keine luft|krampfanfall)\b",
+]
+_EMERGENCY_RE = re.compile("|".join(EMERGENCY_PATTERNS), re.IGNORECASE)
+
+
+def looks_like_medical_emergency(text: str) -> bool:
+    """A caller describing a medical emergency: never routed to a booking or sales flow."""
+    return bool(_EMERGENCY_RE.search(text))
+
+
 def looks_like_injection(text: str) -> bool:
     """A caller trying to steer the system itself rather than ask for help."""
     return bool(_INJECTION_RE.search(text))

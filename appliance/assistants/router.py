@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from appliance.assistants.policy import looks_like_injection
+from appliance.assistants.policy import looks_like_injection, looks_like_medical_emergency
 from appliance.assistants.prompts import router_input, router_prompt
 from appliance.brain.brain import Brain
 from appliance.brain.embeddings import Embedder
@@ -99,6 +99,9 @@ class Router:
         scores = self.scores(assistant, utterance)
         if looks_like_injection(utterance):
             return Decision(None, "guard", "caller tried to steer the routing; refused", scores)
+        if looks_like_medical_emergency(utterance):
+            reason = "medical emergency: stay and tell the caller to dial the emergency number"
+            return Decision(None, "guard", reason, scores)
         by_target = {ri.rule.target: ri.rule for ri in rules}
         ranked = sorted(by_target, key=lambda t: -scores[t])
         best = ranked[0]

@@ -56,3 +56,8 @@ def test_scores_only_name_configured_targets(router: Router, starter: Config) ->
     allowed = {r.target for r in starter.assistant("sales").handoffs} | {"stay"}
     assert set(d.scores) <= allowed
     assert d.target is None or d.target in allowed
+
+
+def test_a_medical_emergency_is_never_routed_to_a_specialist(router: Router) -> None:
+    d = router.decide("frontdesk", "I need an appointment, my husband has chest pains!", [])
+    assert d.target is None and d.path == "guard" and "emergency" in d.reason

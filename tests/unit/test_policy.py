@@ -2,7 +2,11 @@ from __future__ import annotations
 
 import pytest
 
-from appliance.assistants.policy import HandoffPolicy, looks_like_injection
+from appliance.assistants.policy import (
+    HandoffPolicy,
+    looks_like_injection,
+    looks_like_medical_emergency,
+)
 
 ALLOWED = {"sales", "support", "scheduling"}
 
@@ -58,3 +62,29 @@ def test_injection_attempts_are_recognised(text: str) -> None:
 )
 def test_ordinary_requests_are_not_injection(text: str) -> None:
     assert not looks_like_injection(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "My mother fainted and has trouble breathing.",
+        "He is having chest pains right now!",
+        "I think my son took an overdose.",
+        "Mein Vater ist bewusstlos.",
+    ],
+)
+def test_medical_emergencies_are_recognised(text: str) -> None:
+    assert looks_like_medical_emergency(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I need to book a check-up.",
+        "Our website is down, it's urgent.",
+        "The printer is broken again.",
+        "Can I get a prescription refill?",
+    ],
+)
+def test_ordinary_requests_are_not_emergencies(text: str) -> None:
+    assert not looks_like_medical_emergency(text)

@@ -1,0 +1,33 @@
+"""Each industry template routes its own scenarios on the default 1.5B model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from appliance.config import TEMPLATES, load_config
+from appliance.engine import Engine
+from appliance.flows import load_flows, resolve_config_ref, run_flows
+
+FLOWS = Path(__file__).resolve().parent.parent / "flows"
+pytestmark = pytest.mark.llm15
+
+
+@pytest.mark.parametrize("template", [t for t in TEMPLATES if t != "starter"])
+def test_template_scenarios(template: str) -> None:
+    path = FLOWS / f"template_{template}.yaml"
+    flows = load_flows(path)
+    assert flows.config == template
+    engine = Engine(load_config(resolve_config_ref(flows, path, None)))
+    problems: list[str] = []
+    try:
+        passed, failed = run_flows(
+            flows,
+            engine,
+            on_scenario=lambda name, p: problems.append(f"{name}: {p}") if p else None,
+        )
+    finally:
+        engine.close()
+    assert passed >= 4
+    assert failed <= 1, "\n".join(problems)
