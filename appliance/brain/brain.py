@@ -97,17 +97,21 @@ class Brain:
         """Run a cached utility prompt (router, slots, summary) on the shared utility session."""
         with self._utility_lock:
             t0 = time.perf_counter()
-            self._ensure_prefix(self._utility, key, ())
-            state = self.prefixes.get(key, ())
-            assert state is not None
-            tokens = (
-                list(state.tokens)
-                + self.model.format_message(Message("user", user_text))
-                + self.model.assistant_header()
-            )
-            evaluated = self._utility.eval_prompt(tokens)
+            n_tokens, evaluated = self._eval_utility(key, user_text)
             text = "".join(self._utility.generate(max_tokens=max_tokens, grammar=grammar))
-            return Completion(text, len(tokens), evaluated, (time.perf_counter() - t0) * 1000)
+            return Completion(text, n_tokens, evaluated, (time.perf_counter() - t0) * 1000)
+
+    def _eval_utility(self, key: str, user_text: str) -> tuple[int, int]:
+        """Evaluate a cached utility prefix + one user message (lock held); (tokens, evaluated)."""
+        self._ensure_prefix(self._utility, key, ())
+        state = self.prefixes.get(key, ())
+        assert state is not None
+        tokens = (
+            list(state.tokens)
+            + self.model.format_message(Message("user", user_text))
+            + self.model.assistant_header()
+        )
+        return len(tokens), self._utility.eval_prompt(tokens)
 
     def choose(self, key: str, user_text: str, options: list[str]) -> tuple[str, dict[str, float]]:
         """Pick one of `options` after a cached utility prompt; returns (choice, probabilities).
@@ -122,15 +126,7 @@ class Brain:
             choice = done.text.strip()
             return choice, {o: float(o == choice) for o in options}
         with self._utility_lock:
-            self._ensure_prefix(self._utility, key, ())
-            state = self.prefixes.get(key, ())
-            assert state is not None
-            tokens = (
-                list(state.tokens)
-                + self.model.format_message(Message("user", user_text))
-                + self.model.assistant_header()
-            )
-            self._utility.eval_prompt(tokens)
+            self._eval_utility(key, user_text)
             logits = self._utility.last_logits()
         picked = np.array([logits[t] for t in firsts], dtype=np.float64)
         probs = np.exp(picked - picked.max())

@@ -219,6 +219,10 @@ def test_cancel_while_generating_stops(
 ) -> None:
     prompt = system + turn(model, "Tell me everything about your company and its services.")
     long_run = 64
+    continuation(session, prompt, max_tokens=long_run)
+    # the reference comes through the same path as the runs below (cached prompt, last token
+    # re-decoded alone): llama.cpp's logits differ slightly with the batch shape, enough to
+    # flip a near-tie under greedy sampling
     full = continuation(session, prompt, max_tokens=long_run)
     n_full = len(session.tokens) - len(prompt)
     assert n_full > 8, full
