@@ -116,6 +116,8 @@ class Assistant(_Strict):
     """Optional LoRA adapter on top of the shared model."""
     tools: list[str] = Field(default_factory=lambda: ["handoff", "end_call"])
     """Integrated tools the assistant may use (handoff, transfer_to_human, end_call, ...)."""
+    slots: list[Slot] = Field(default_factory=list)
+    """Extra facts this assistant collects, on top of the team's slots."""
     stay_examples: list[str] = Field(default_factory=list)
     """Caller phrases this assistant answers itself (they tell the router to stay)."""
     handoffs: list[HandoffRule] = Field(default_factory=list)
@@ -225,6 +227,11 @@ def reference_problems(cfg: Config) -> list[str]:
                 problems.append(f"{where}: unknown assistant '{rule.target}'")
             elif rule.target == a.name:
                 problems.append(f"{where}: an assistant cannot hand off to itself")
+    team_slots = {s.name for s in cfg.team.slots}
+    for i, a in enumerate(cfg.assistants):
+        own = [s.name for s in a.slots]
+        for name in sorted(set(own) & team_slots) + sorted({n for n in own if own.count(n) > 1}):
+            problems.append(f"assistants[{i}] ({a.name}).slots: duplicate slot '{name}'")
     if len(set(ext_names)) != len(ext_names):
         problems.append("team.human_extensions: duplicate extension names")
     return problems

@@ -150,7 +150,8 @@ class Conversation:
         earlier = [ln.text for ln in self.lines if ln.role == "caller"]
         decision, rule, refused = self._route(text, earlier)
         t_route = time.perf_counter()
-        changed = self._update_slots(text, turn)
+        # on a handoff the target's slot schema applies: it is the one that needs the facts
+        changed = self._update_slots(text, turn, rule.target if rule else self.current)
         t_slots = time.perf_counter()
         self.lines.append(Line("caller", self.current, text))
 
@@ -232,8 +233,8 @@ class Conversation:
         )
         return d, rule, refused
 
-    def _update_slots(self, text: str, turn: int) -> list[str]:
-        found = self.engine.slots.extract(text)
+    def _update_slots(self, text: str, turn: int, assistant: str) -> list[str]:
+        found = self.engine.slots.extract(text, assistant)
         changed = [k for k, v in found.items() if self.slots.get(k) != v]
         if changed:
             self.slots.update(found)

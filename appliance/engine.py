@@ -53,7 +53,7 @@ class Engine:
         self.model = SharedModel(gguf, threads=cfg.models.threads)
         self.brain = Brain(self.model, n_ctx=cfg.models.n_ctx)
         self.router = Router(cfg, self.embedder, self.brain)
-        self.slots = SlotExtractor(self.brain, cfg.team.slots)
+        self.slots = SlotExtractor(self.brain, cfg.team.slots, cfg.assistants)
         self._warm()
         self.startup_ms = (time.perf_counter() - t0) * 1000
         _LOGGER.info(

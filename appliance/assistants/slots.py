@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import logging
 import re
+from dataclasses import dataclass
 
 from appliance.assistants.prompts import slots_input, slots_prompt
 from appliance.brain.brain import Brain
 from appliance.brain.grammar import slots_grammar
-from appliance.config import Slot
+from appliance.config import Assistant, Slot
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -94,30 +95,58 @@ def clean_slots(raw: dict[str, str], utterance: str, known: set[str]) -> dict[st
     return out
 
 
-class SlotExtractor:
-    """Extracts slots from each caller utterance with the shared model's utility session."""
+@dataclass
+class _Schema:
+    key: str
+    names: set[str]
+    llm_slots: list[Slot]
+    grammar: str
 
-    def __init__(self, brain: Brain | None, slots: list[Slot]) -> None:
+
+class SlotExtractor:
+    """Extracts slots from each caller utterance with the shared model's utility session.
+
+    Every assistant collects the team's slots plus its own; each distinct schema has its own
+    cached extraction prompt.
+    """
+
+    def __init__(self, brain: Brain | None, team_slots: list[Slot],
+                 assistants: list[Assistant]) -> None:
         self.brain = brain
-        self.slots = slots
-        self._keys = [s.name for s in slots]
+        self._schemas: dict[str, _Schema] = {}
+        self._default = self._schema(SLOTS_KEY, team_slots)
+        for a in assistants:
+            if a.slots:
+                self._schemas[a.name] = self._schema(f"{SLOTS_KEY}:{a.name}",
+                                                     [*team_slots, *a.slots])
+
+    @staticmethod
+    def _schema(key: str, slots: list[Slot]) -> _Schema:
         # language comes from detection, not from the model (it would always answer English)
-        self._llm_slots = [s for s in slots if s.name != "language"]
-        self._grammar = slots_grammar([s.name for s in self._llm_slots])
+        llm_slots = [s for s in slots if s.name != "language"]
+        return _Schema(key, {s.name for s in slots}, llm_slots,
+                       slots_grammar([s.name for s in llm_slots]))
+
+    def schema_for(self, assistant: str) -> _Schema:
+        return self._schemas.get(assistant, self._default)
 
     def warm(self) -> None:
-        if self.brain is not None and self._llm_slots:
-            self.brain.warm_utility(SLOTS_KEY, slots_prompt(self._llm_slots))
+        if self.brain is None:
+            return
+        for schema in [self._default, *self._schemas.values()]:
+            if schema.llm_slots:
+                self.brain.warm_utility(schema.key, slots_prompt(schema.llm_slots))
 
-    def extract(self, utterance: str) -> dict[str, str]:
+    def extract(self, utterance: str, assistant: str = "") -> dict[str, str]:
+        schema = self.schema_for(assistant)
         found: dict[str, str] = {}
         lang = detect_language(utterance)
-        if lang and "language" in self._keys:
+        if lang and "language" in schema.names:
             found["language"] = lang
-        if self.brain is None or not self._llm_slots or len(utterance.split()) < 2:
+        if self.brain is None or not schema.llm_slots or len(utterance.split()) < 2:
             return found
         done = self.brain.utility(
-            SLOTS_KEY, slots_input(utterance), grammar=self._grammar, max_tokens=60
+            schema.key, slots_input(utterance), grammar=schema.grammar, max_tokens=60
         )
         try:
             raw = json.loads(done.text)
@@ -126,5 +155,5 @@ class SlotExtractor:
             return found
         if isinstance(raw, dict):
             raw_str = {str(k): str(v) for k, v in raw.items()}
-            found.update(clean_slots(raw_str, utterance, set(self._keys)))
+            found.update(clean_slots(raw_str, utterance, schema.names))
         return found

@@ -128,3 +128,13 @@ def test_history_policies_parse() -> None:
     cfg = load_config()
     policies = {r.history for a in cfg.assistants for r in a.handoffs}
     assert HistoryPolicy.FULL in policies and HistoryPolicy.SUMMARY in policies
+
+
+def test_an_assistant_slot_may_not_repeat_a_team_slot() -> None:
+    data = _data()
+    data["assistants"][1]["slots"] = [{"name": "name", "description": "again"}]
+    with pytest.raises(ConfigError) as info:
+        parse_config(data, "x")
+    assert any(
+        "assistants[1] (sales).slots: duplicate slot 'name'" in p for p in info.value.problems
+    )

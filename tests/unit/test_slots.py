@@ -49,3 +49,18 @@ def test_urgency_is_normalised_or_dropped() -> None:
 )
 def test_language_detection(text: str, lang: str | None) -> None:
     assert detect_language(text) == lang
+
+
+def test_each_assistant_gets_the_team_slots_plus_its_own() -> None:
+    from appliance.assistants.slots import SlotExtractor
+    from appliance.config import load_config
+
+    cfg = load_config()
+    x = SlotExtractor(None, cfg.team.slots, cfg.assistants)
+    team = {s.name for s in cfg.team.slots}
+    assert x.schema_for("scheduling").names == team | {"when"}
+    assert x.schema_for("sales").names == team
+    assert x.schema_for("scheduling").key != x.schema_for("sales").key
+    assert '"\\"when\\": " value' in x.schema_for("scheduling").grammar
+    # without a model only the language is detected
+    assert x.extract("Guten Tag, ich habe eine Frage", "scheduling") == {"language": "German"}
