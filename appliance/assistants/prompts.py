@@ -43,7 +43,10 @@ def router_prompt(a: Assistant, rules: list[HandoffRule]) -> str:
         "role or number that is not listed below (a lawyer, the CEO, an extension).",
     ]
     lines += [f"{r.target}: {r.condition}." for r in rules]
-    lines.append("If several apply, pick the one listed first after stay. Reply with one word.")
+    lines.append(
+        "A message that asks for a listed topic goes there even if it also greets or gives a "
+        "name. If several apply, pick the one listed first after stay. Reply with one word."
+    )
     return "\n".join(lines)
 
 

@@ -9,6 +9,7 @@ target or stay: the grammar and the target set allow nothing else.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from dataclasses import dataclass, field
 
@@ -25,6 +26,12 @@ _LOGGER = logging.getLogger(__name__)
 
 STAY = "stay"
 CANDIDATE_FLOOR = 0.30  # a rule scoring this high is a plausible match (for priority conflicts)
+
+
+def sentences(text: str) -> list[str]:
+    """The sentences of an utterance when it has more than one (else nothing)."""
+    parts = [p.strip() for p in re.split(r"(?<=[.!?])\s+", text) if len(p.split()) >= 3]
+    return parts if len(parts) > 1 else []
 
 
 @dataclass
@@ -78,12 +85,16 @@ class Router:
         return router_prompt(a, rules)
 
     def scores(self, assistant: str, utterance: str) -> dict[str, float]:
-        v = self.embedder.embed_one(utterance)
+        """Cosine similarity per target (best over the utterance and each of its sentences, so a
+        greeting in front of a request does not hide it) and for staying (whole utterance)."""
+        pieces = [utterance, *sentences(utterance)]
+        vecs = self.embedder.embed(pieces)
         out = {
-            ri.rule.target: round(float((ri.vectors @ v).max()), 3) for ri in self._rules[assistant]
+            ri.rule.target: round(float((vecs @ ri.vectors.T).max()), 3)
+            for ri in self._rules[assistant]
         }
         stay = self._stay[assistant]
-        out[STAY] = round(float((stay @ v).max()), 3) if len(stay) else 0.0
+        out[STAY] = round(float((stay @ vecs[0]).max()), 3) if len(stay) else 0.0
         return out
 
     def decide(self, assistant: str, utterance: str, earlier: list[str]) -> Decision:
