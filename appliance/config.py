@@ -8,7 +8,6 @@ by `appliance.assistants.lint`.
 from __future__ import annotations
 
 import logging
-import re
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
@@ -325,7 +324,3 @@ def dump_config(cfg: Config) -> str:
     """The config as YAML (defaults included), for `voicebox init` and the TUI."""
     data = cfg.model_dump(mode="json")
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
-
-
-def slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")

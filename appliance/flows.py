@@ -12,7 +12,6 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from appliance.config import Config
 from appliance.conversation import TurnResult
 from appliance.engine import Engine
 from appliance.errors import FlowError
@@ -164,7 +163,3 @@ def resolve_config_ref(flows: FlowFile, flow_path: Path, override: str | None) -
 
 def print_json(record: dict[str, Any]) -> None:
     print(json.dumps(record, ensure_ascii=False), flush=True)
-
-
-def describe_config(cfg: Config) -> str:
-    return ", ".join(cfg.names)

@@ -110,22 +110,25 @@ class SlotExtractor:
     cached extraction prompt.
     """
 
-    def __init__(self, brain: Brain | None, team_slots: list[Slot],
-                 assistants: list[Assistant]) -> None:
+    def __init__(
+        self, brain: Brain | None, team_slots: list[Slot], assistants: list[Assistant]
+    ) -> None:
         self.brain = brain
         self._schemas: dict[str, _Schema] = {}
         self._default = self._schema(SLOTS_KEY, team_slots)
         for a in assistants:
             if a.slots:
-                self._schemas[a.name] = self._schema(f"{SLOTS_KEY}:{a.name}",
-                                                     [*team_slots, *a.slots])
+                self._schemas[a.name] = self._schema(
+                    f"{SLOTS_KEY}:{a.name}", [*team_slots, *a.slots]
+                )
 
     @staticmethod
     def _schema(key: str, slots: list[Slot]) -> _Schema:
         # language comes from detection, not from the model (it would always answer English)
         llm_slots = [s for s in slots if s.name != "language"]
-        return _Schema(key, {s.name for s in slots}, llm_slots,
-                       slots_grammar([s.name for s in llm_slots]))
+        return _Schema(
+            key, {s.name for s in slots}, llm_slots, slots_grammar([s.name for s in llm_slots])
+        )
 
     def schema_for(self, assistant: str) -> _Schema:
         return self._schemas.get(assistant, self._default)

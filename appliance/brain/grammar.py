@@ -30,7 +30,3 @@ def slots_grammar(keys: list[str]) -> str:
         f"pair ::= {pairs}\n"
         'value ::= "\\"" [^"\\\\\\n]+ "\\""\n'
     )
-
-
-def yes_no_grammar() -> str:
-    return choice_grammar(["yes", "no"])
