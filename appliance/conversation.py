@@ -191,20 +191,7 @@ class Conversation:
                 return self._checked(d, pending, text)
             self._pending = None
             d = Decision(None, "confirm", "caller declined the transfer", {})
-            self.emit(
-                RoutingDecided(
-                    self.id,
-                    turn=self.turn,
-                    assistant=self.current,
-                    outcome="stay",
-                    target=None,
-                    path=d.path,
-                    reason=d.reason,
-                    scores={},
-                    latency_ms=0.0,
-                )
-            )
-            return d, None, None
+            return self._checked(d, None, text)
         d = self.engine.router.decide(self.current, text, earlier)
         return self._checked(d, d.rule, text)
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from appliance.brain.embeddings import Embedder
+from appliance.brain.llm import SharedModel
 from appliance.config import Config, load_config
 from appliance.errors import ModelError
 from appliance.models import model_path
@@ -28,6 +30,21 @@ def embedder() -> Embedder:
 @pytest.fixture()
 def starter() -> Config:
     return load_config()
+
+
+@pytest.fixture(scope="session")
+def smol_gguf() -> Path:
+    """The tiny SmolLM2 GGUF (fast brain tests)."""
+    _require("smollm2-135m")
+    return model_path("smollm2-135m") / "model.gguf"
+
+
+@pytest.fixture(scope="session")
+def smol_model(smol_gguf: Path) -> Iterator[SharedModel]:
+    """SmolLM2 loaded once for every brain test of the run."""
+    m = SharedModel(smol_gguf, threads=2)
+    yield m
+    m.close()
 
 
 @pytest.fixture(scope="session")

@@ -18,8 +18,7 @@ import pytest
 from appliance.brain.llm import Message, SharedModel
 from appliance.brain.prefix_cache import PrefixCache
 from appliance.brain.session import AdapterSet, LlamaSession
-from appliance.errors import BrainError, ModelError
-from appliance.models import model_path
+from appliance.errors import BrainError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from lora_fixture import make_lora, read_base
@@ -32,18 +31,13 @@ USER = "Tell me about the ocean."
 
 
 @pytest.fixture(scope="module")
-def base_gguf() -> Path:
-    try:
-        return model_path("smollm2-135m") / "model.gguf"
-    except ModelError as err:
-        pytest.fail(f"{err} (make test installs the default models)")
+def base_gguf(smol_gguf: Path) -> Path:
+    return smol_gguf
 
 
 @pytest.fixture(scope="module")
-def model(base_gguf: Path) -> Iterator[SharedModel]:
-    m = SharedModel(base_gguf, threads=2)
-    yield m
-    m.close()
+def model(smol_model: SharedModel) -> SharedModel:
+    return smol_model
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ import json
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -15,8 +14,7 @@ from appliance.brain.grammar import choice_grammar, slots_grammar
 from appliance.brain.llm import Message, SharedModel
 from appliance.brain.session import LlamaSession
 from appliance.config import load_config
-from appliance.errors import BrainError, ModelError
-from appliance.models import model_path
+from appliance.errors import BrainError
 
 pytestmark = pytest.mark.real
 
@@ -24,14 +22,8 @@ N_TOKENS = 24
 
 
 @pytest.fixture(scope="module")
-def model() -> Iterator[SharedModel]:
-    try:
-        path: Path = model_path("smollm2-135m") / "model.gguf"
-    except ModelError as err:
-        pytest.fail(f"{err} (make test installs the default models)")
-    m = SharedModel(path, threads=2)
-    yield m
-    m.close()
+def model(smol_model: SharedModel) -> SharedModel:
+    return smol_model
 
 
 @pytest.fixture(scope="module")
