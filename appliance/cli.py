@@ -63,6 +63,57 @@ def cmd_test_flows(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def cmd_simulate(args: argparse.Namespace) -> int:
+    import json
+
+    from appliance.audio.wav import read_wav, write_wav
+    from appliance.simulate import simulate
+    from appliance.speech.voices import SpeechModels
+
+    caller = read_wav(Path(args.wav))  # a bad file fails here, before any model loads
+    if caller.channels_in_file > 1 or caller.rate not in (8000, 16000):
+        print(
+            f"note: {args.wav}: {caller.channels_in_file} channel(s) at {caller.rate} Hz, "
+            "converted to mono at the line rate",
+            file=sys.stderr,
+        )
+    engine = _engine(args)
+    if args.assistant:
+        engine.cfg.assistant(args.assistant)
+    speech = SpeechModels(engine.cfg)
+    speech.warm()
+
+    def show(ev: dict[str, Any]) -> None:
+        if args.json:
+            print(json.dumps(ev, ensure_ascii=False), flush=True)
+            return
+        line = _describe(ev)
+        if line:
+            print(f"[{ev['t_ms'] / 1000:7.2f}s] {line}", flush=True)
+
+    result = simulate(
+        engine, speech, caller, assistant=args.assistant, realtime=args.realtime, sink=show
+    )
+    if args.out:
+        write_wav(Path(args.out), result.box_audio, result.rate)
+        print(f"box audio written to {args.out}", file=sys.stderr)
+    return 0
+
+
+def _describe(ev: dict[str, Any]) -> str | None:
+    kind = ev["type"]
+    if kind == "utterance":
+        return f"caller: {ev['text']}"
+    if kind == "handoff":
+        return f"handoff {ev['from']} -> {ev['to']}"
+    if kind == "reply":
+        return f"{ev['assistant']}: {ev['text']}"
+    if kind in ("barge_in", "ignored", "silence", "call_end", "error"):
+        rest = {k: v for k, v in ev.items() if k not in ("type", "t_ms", "wall")}
+        return f"{kind} {rest}"
+    return None
+
+
 def cmd_config_check(args: argparse.Namespace) -> int:
     from appliance.assistants.lint import lint
     from appliance.config import load_config
@@ -135,6 +186,15 @@ def build_parser() -> argparse.ArgumentParser:
     engine_opts(sp)
     sp.add_argument("--json", action="store_true", help="one JSON object per turn on stdout")
     sp.set_defaults(func=cmd_test_flows)
+
+    sp = sub.add_parser("simulate", help="run one call with the caller's audio from a WAV")
+    sp.add_argument("--wav", required=True, help="caller audio: mono WAV, any rate")
+    engine_opts(sp)
+    sp.add_argument("--assistant", help="assistant that answers (default: entry)")
+    sp.add_argument("--out", help="write the box's side of the call to this WAV")
+    sp.add_argument("--json", action="store_true", help="one JSON object per event on stdout")
+    sp.add_argument("--realtime", action="store_true", help="pace the whole call in real time")
+    sp.set_defaults(func=cmd_simulate)
 
     sp = sub.add_parser("config", help="configuration tools")
     csub = sp.add_subparsers(dest="config_command", required=True)

@@ -11,7 +11,7 @@ import logging
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -177,6 +177,54 @@ class Routing(_Strict):
     """Ask the LLM (grammar-constrained choice) when the fast path is not confident."""
 
 
+class AsrChoice(_Strict):
+    """Which recogniser hears callers of one language."""
+
+    backend: Literal["whisper", "vosk"] = "whisper"
+    """whisper (faster-whisper behind a VAD) or vosk (streaming Kaldi, partial results)."""
+    model: str = "whisper-tiny.en"
+    """Manifest name of the model (a Vosk model added from a file works too)."""
+
+
+class Speech(_Strict):
+    """Ears and mouth of the box: recognition, end of speech, silences, fixed phrases."""
+
+    asr: dict[str, AsrChoice] = Field(default_factory=lambda: {"en": AsrChoice()})
+    """Recogniser per assistant language; languages not listed use the "en" entry."""
+    line_rate: Literal[8000, 16000] = 8000
+    """Sample rate of the call audio (8 kHz narrowband, 16 kHz wideband)."""
+    endpoint_ms: int = Field(default=300, ge=100, le=3000)
+    """Silence after speech that ends the caller's utterance."""
+    min_speech_ms: int = Field(default=250, ge=0, le=5000)
+    """Utterances with less speech than this are ignored (coughs, clicks)."""
+    min_confidence: float = Field(default=0.15, ge=0.0, le=1.0)
+    """Utterances recognised with less confidence are not acted on; the caller is asked again."""
+    reprompt_after_s: float = Field(default=8.0, ge=1.0, le=120.0)
+    """Silence from the caller after which the assistant asks whether they are still there."""
+    hangup_after_s: float = Field(default=20.0, ge=2.0, le=600.0)
+    """Silence after which the assistant says goodbye and ends the call."""
+    reprompt: str = "Are you still there?"
+    goodbye: str = "I can't hear anyone on the line, so I'll end the call now. Goodbye!"
+    not_understood: str = "Sorry, I didn't catch that. Could you say it again?"
+    one_moment: str = "One moment, please."
+    apology: str = "I'm sorry, something went wrong on my side. Could you say that again?"
+    tts_threads: int = Field(default=1, ge=1, le=8)
+    """onnxruntime threads of the Piper voice (1 is fastest on small boxes)."""
+    asr_threads: int = Field(default=2, ge=1, le=8)
+    """CTranslate2 threads of whisper."""
+
+    @model_validator(mode="after")
+    def _needs_english(self) -> Speech:
+        if "en" not in self.asr:
+            raise ValueError('speech.asr needs an "en" entry (the default recogniser)')
+        if self.hangup_after_s <= self.reprompt_after_s:
+            raise ValueError("speech.hangup_after_s must be longer than reprompt_after_s")
+        return self
+
+    def asr_for(self, language: str) -> AsrChoice:
+        return self.asr.get(language) or self.asr["en"]
+
+
 class Config(_Strict):
     """The whole voicebox configuration."""
 
@@ -188,6 +236,8 @@ class Config(_Strict):
     """The models the brain loads."""
     routing: Routing = Field(default_factory=Routing)
     """Handoff decision thresholds."""
+    speech: Speech = Field(default_factory=Speech)
+    """Speech recognition and synthesis, silences and fixed phrases."""
 
     @model_validator(mode="after")
     def _check_references(self) -> Config:

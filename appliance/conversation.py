@@ -28,6 +28,7 @@ from appliance.events import (
     Event,
     HandoffCompleted,
     HandoffStarted,
+    ReplyCutOff,
     RoutingDecided,
     SlotsUpdated,
 )
@@ -95,6 +96,7 @@ class Conversation:
         self._pending: HandoffRule | None = None
         self.cancel = threading.Event()
         self.ended = False
+        self._facts_pending = False
 
     # -- events -----------------------------------------------------------------------------
 
@@ -140,8 +142,20 @@ class Conversation:
 
     # -- one turn ---------------------------------------------------------------------------
 
-    def handle(self, text: str) -> TurnResult:
-        """Process one caller utterance and produce the reply (blocking: run off the loop)."""
+    def handle(
+        self,
+        text: str,
+        *,
+        on_announce: Callable[[str], None] | None = None,
+        on_text: Callable[[str], None] | None = None,
+    ) -> TurnResult:
+        """Process one caller utterance and produce the reply (blocking: run off the loop).
+
+        `on_announce` gets a handoff's announcement as soon as the decision is made (before the
+        target profile is activated), `on_text` each piece of the reply as it is generated.
+        On a stay, slots are extracted after the reply, so they never delay its first words;
+        their note reaches the model before the caller's next turn.
+        """
         t0 = time.perf_counter()
         self.turn += 1
         turn = self.turn
@@ -150,36 +164,59 @@ class Conversation:
         earlier = [ln.text for ln in self.lines if ln.role == "caller"]
         decision, rule, refused = self._route(text, earlier)
         t_route = time.perf_counter()
-        # on a handoff the target's slot schema applies: it is the one that needs the facts
-        changed = self._update_slots(text, turn, rule.target if rule else self.current)
-        t_slots = time.perf_counter()
+        if self._facts_pending:
+            self._messages.append(Message("system", prompts.facts_note(self.slots)))
+            self._facts_pending = False
         self.lines.append(Line("caller", self.current, text))
 
-        announcement: str | None = None
-        handoff: dict[str, object] | None = None
         if rule is not None and rule.confirm and self._pending is None:
             self._pending = rule
             reply = rule.confirm
+            if on_text:
+                on_text(reply)
             self._messages += [Message("user", text), Message("assistant", reply)]
+            self._facts_pending = bool(self._update_slots(text, turn, self.current))
             return self._finish(turn, text, reply, None, decision, refused, None, t0, {})
         self._pending = None
+        announcement: str | None = None
+        handoff: dict[str, object] | None = None
+        timings: dict[str, float] = {"route_ms": (t_route - t0) * 1000}
         if rule is not None:
+            if on_announce:
+                on_announce(rule.announcement)
+            # on a handoff the target's slot schema applies: it is the one that needs the facts
+            t_s = time.perf_counter()
+            self._update_slots(text, turn, rule.target)
+            timings["slots_ms"] = (time.perf_counter() - t_s) * 1000
             announcement, handoff = self._handoff(rule, decision, text, turn)
         else:
-            if changed:
-                self._messages.append(Message("system", prompts.facts_note(self.slots)))
             self._messages.append(Message("user", text))
         t_switch = time.perf_counter()
-        reply, first_ms = self._reply()
-        timings = {
-            "route_ms": (t_route - t0) * 1000,
-            "slots_ms": (t_slots - t_route) * 1000,
-            "switch_ms": (t_switch - t_slots) * 1000,
-            "first_token_ms": first_ms,
-        }
+        reply, first_ms = self._reply(on_text)
+        timings["switch_ms"] = (t_switch - t_route) * 1000 - timings.get("slots_ms", 0.0)
+        timings["first_token_ms"] = first_ms
+        if rule is None:
+            t_s = time.perf_counter()
+            self._facts_pending = bool(self._update_slots(text, turn, self.current))
+            timings["slots_ms"] = (time.perf_counter() - t_s) * 1000
         return self._finish(
             turn, text, reply, announcement, decision, refused, handoff, t0, timings
         )
+
+    def mark_cut_off(self, turn: int, heard: str) -> None:
+        """The caller spoke over this turn's reply: keep what they heard, record the cut."""
+        if turn != self.turn:
+            return
+        heard = heard.strip()
+        for i in range(len(self._messages) - 1, -1, -1):
+            if self._messages[i].role == "assistant":
+                self._messages[i] = Message("assistant", (heard + " ...").strip())
+                break
+        for i in range(len(self.lines) - 1, -1, -1):
+            if self.lines[i].role == "assistant":
+                self.lines[i] = Line("assistant", self.lines[i].assistant, heard + " ...")
+                break
+        self.emit(ReplyCutOff(self.id, turn=turn, assistant=self.current, heard=heard))
 
     def _route(
         self, text: str, earlier: list[str]
@@ -283,7 +320,7 @@ class Conversation:
         }
         return rule.announcement, info
 
-    def _reply(self) -> tuple[str, float]:
+    def _reply(self, on_text: Callable[[str], None] | None = None) -> tuple[str, float]:
         t0 = time.perf_counter()
         first = 0.0
         pieces: list[str] = []
@@ -294,7 +331,13 @@ class Conversation:
             if not pieces:
                 first = (time.perf_counter() - t0) * 1000
             pieces.append(piece)
-        reply = tidy_reply("".join(pieces)) or FALLBACK_REPLY
+            if on_text:
+                on_text(piece)
+        reply = tidy_reply("".join(pieces))
+        if not reply and not self.cancel.is_set():
+            reply = FALLBACK_REPLY
+            if on_text:
+                on_text(reply)
         self._messages.append(Message("assistant", reply))
         return reply, first
 

@@ -56,3 +56,15 @@ class FlowError(VoiceboxError):
     """A flow-test file is malformed."""
 
     code = "flows"
+
+
+class AudioError(VoiceboxError):
+    """Audio in or out cannot be used: a bad WAV, no sound device, a wrong rate."""
+
+    code = "audio"
+
+
+class SpeechError(VoiceboxError):
+    """Speech recognition or synthesis failed to load or run."""
+
+    code = "speech"

@@ -98,6 +98,16 @@ class AssistantReply(Event):
 
 
 @dataclass
+class ReplyCutOff(Event):
+    """The caller spoke over a reply (barge-in): playback stopped after `heard`."""
+
+    type: ClassVar[str] = "cut_off"
+    turn: int
+    assistant: str
+    heard: str
+
+
+@dataclass
 class ConversationEnded(Event):
     type: ClassVar[str] = "conversation_ended"
     reason: str
@@ -115,6 +125,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         HandoffCompleted,
         SlotsUpdated,
         AssistantReply,
+        ReplyCutOff,
         ConversationEnded,
     )
 }

@@ -22,6 +22,7 @@ from appliance.events import (
     ConversationStarted,
     Event,
     HandoffStarted,
+    ReplyCutOff,
     RoutingDecided,
     SlotsUpdated,
 )
@@ -137,6 +138,13 @@ class Store:
                     e.total_ms,
                     int(e.cut_off),
                 ),
+            )
+        elif isinstance(e, ReplyCutOff):
+            # the transcript keeps what the caller actually heard
+            db.execute(
+                "UPDATE turns SET cut_off=1, text=? WHERE conversation_id=? AND turn=? "
+                "AND role='assistant'",
+                (e.heard + " ...", cid, e.turn),
             )
         elif isinstance(e, RoutingDecided):
             db.execute(

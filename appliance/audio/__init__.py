@@ -1,0 +1,1 @@
+"""Audio plumbing: PCM frames, resampling, WAV files, the phone line, voice activity."""

@@ -1,0 +1,59 @@
+"""PCM helpers: int16 <-> float32, resampling, 20 ms framing. Mono everywhere."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.signal import resample_poly
+
+Samples = NDArray[np.float32]
+FRAME_MS = 20
+
+
+def frame_len(rate: int, ms: int = FRAME_MS) -> int:
+    return rate * ms // 1000
+
+
+def to_float(pcm: bytes | NDArray[np.int16]) -> Samples:
+    """16-bit signed PCM to float32 in [-1, 1)."""
+    arr = np.frombuffer(pcm, dtype="<i2") if isinstance(pcm, bytes) else pcm
+    return (arr.astype(np.float32) / 32768.0).astype(np.float32)
+
+
+def to_int16(x: Samples) -> NDArray[np.int16]:
+    return (np.clip(x, -1.0, 32767 / 32768) * 32768.0).astype(np.int16)
+
+
+def to_bytes(x: Samples) -> bytes:
+    return to_int16(x).astype("<i2").tobytes()
+
+
+def resample(x: Samples, src: int, dst: int) -> Samples:
+    """Polyphase resampling (anti-aliased); a no-op when the rates match."""
+    if src == dst or len(x) == 0:
+        return x.astype(np.float32, copy=False)
+    ratio = Fraction(dst, src)
+    out = resample_poly(x.astype(np.float32), ratio.numerator, ratio.denominator)
+    return np.asarray(out, dtype=np.float32)
+
+
+def silence(ms: int, rate: int) -> Samples:
+    return np.zeros(rate * ms // 1000, dtype=np.float32)
+
+
+def split_frames(x: Samples, rate: int, ms: int = FRAME_MS) -> list[Samples]:
+    """Cut into frames of `ms`; the last one is padded with silence."""
+    n = frame_len(rate, ms)
+    pad = (-len(x)) % n
+    if pad:
+        x = np.concatenate([x, np.zeros(pad, dtype=np.float32)])
+    return [x[i : i + n] for i in range(0, len(x), n)]
+
+
+def rms_dbfs(x: Samples) -> float:
+    if len(x) == 0:
+        return -120.0
+    rms = float(np.sqrt(np.mean(np.square(x, dtype=np.float64))))
+    return 20.0 * float(np.log10(max(rms, 1e-6)))

@@ -1,0 +1,413 @@
+"""One call's conversation loop with audio: frames in -> speech -> decision -> speech out.
+
+Three threads per call besides whoever moves the frames:
+- the ears (`_hear`): endpointing and streaming recognition on each inbound frame, barge-in,
+  silence timers. Cheap; in step mode (`step()`, used by `voicebox simulate`) it runs inline.
+- the worker: recognition of finished utterances, the conversation turn (routing, handoff,
+  LLM), anything that mutates the conversation.
+- the mouth: sentences -> Piper -> the playout buffer, so synthesis overlaps generation.
+Frames move through `push()`/`pull()` (a media callback: queue operations only) or `step()`.
+Every step is reported to `sink` as a dict with a `type` and the call time `t_ms`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from appliance.audio.pcm import Samples, frame_len, resample
+from appliance.audio.playout import Playout, Segment
+from appliance.config import Assistant
+from appliance.conversation import Conversation
+from appliance.engine import Engine
+from appliance.events import Event, HandoffStarted, RoutingDecided, SlotsUpdated
+from appliance.speech.asr import ASR_RATE, AsrEvent, AsrStream, Transcript
+from appliance.speech.sentences import SentenceSplitter
+from appliance.speech.voices import SpeechModels
+
+_LOGGER = logging.getLogger(__name__)
+Sink = Callable[[dict[str, Any]], None]
+
+
+@dataclass
+class _Job:
+    kind: str  # speculate | utterance | cut_off | say | stop
+    event: AsrEvent | None = None
+    key: int = 0
+    text: str = ""
+    turn: int = 0
+    gen: int = 0
+
+
+@dataclass
+class _Say:
+    text: str
+    kind: str
+    turn: int
+    assistant: Assistant
+    gen: int
+
+
+class CallLoop:
+    """A live call with the team through audio frames at the line rate."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        speech: SpeechModels,
+        *,
+        assistant: str | None = None,
+        channel: str = "voice",
+        sink: Sink | None = None,
+        caller: str = "",
+    ) -> None:
+        self.engine = engine
+        self.speech = speech
+        self.cfg = engine.cfg
+        self.sp = self.cfg.speech
+        self.rate = self.sp.line_rate
+        self.frame = frame_len(self.rate)
+        self.sink = sink
+        self.caller = caller
+        self.conv: Conversation = engine.new_conversation(
+            channel=channel, assistant=assistant, listeners=[self._on_event]
+        )
+        self.playout = Playout(self.rate, on_start=self._on_segment)
+        self.frames_in = 0
+        self.ended = threading.Event()
+        self.end_reason = ""
+        self._jobs: queue.Queue[_Job] = queue.Queue()
+        self._says: queue.Queue[_Say | None] = queue.Queue()
+        self._inbound: queue.Queue[Samples | None] = queue.Queue(maxsize=500)
+        self._gen = 0  # bumped on barge-in: older speech is dropped
+        self._working = threading.Event()  # the worker is on a job
+        self._speaking_jobs = 0  # sentences queued or being synthesized
+        self._lock = threading.Lock()
+        self._streams: dict[str, AsrStream] = {}
+        self._lang = ""
+        self.asr = self._stream_for(self.conv.assistant)
+        self._spec: tuple[int, Transcript] | None = None
+        self._carry = ""  # words of an utterance the caller went on from before we answered
+        self._heard_turns: set[int] = set()
+        self._pause_key = 0
+        self._silence_ms = 0
+        self._reprompted = False
+        self._closing = False
+        self._threads: list[threading.Thread] = []
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def start(self, *, ears_thread: bool = False) -> None:
+        """Greet the caller and start the worker and the mouth (and the ears for push())."""
+        targets: list[tuple[str, Callable[[], None]]] = [
+            ("worker", self._work),
+            ("mouth", self._speak_loop),
+        ]
+        if ears_thread:
+            targets.append(("ears", self._ears_loop))
+        for name, target in targets:
+            t = threading.Thread(target=target, name=f"call-{self.conv.id}-{name}", daemon=True)
+            t.start()
+            self._threads.append(t)
+        self._emit("call_start", assistant=self.conv.current, conversation=self.conv.id)
+        greeting = self.conv.start()
+        if greeting:
+            self._say(greeting, "greeting", 0)
+
+    def hangup(self, reason: str = "caller hung up") -> None:
+        """End the call now (the caller hung up, or the box decided to)."""
+        if self.ended.is_set():
+            return
+        self._cancel_speech()
+        self._jobs.put(_Job("stop", text=reason))
+        self._says.put(None)
+        with contextlib.suppress(queue.Full):
+            self._inbound.put_nowait(None)
+        for t in self._threads:
+            if t is not threading.current_thread():
+                t.join(timeout=30)
+        self.conv.end(reason)
+        self.end_reason = reason
+        self._emit("call_end", reason=reason, assistant=self.conv.current, turns=self.conv.turn)
+        self.ended.set()
+
+    @property
+    def busy(self) -> bool:
+        """The box is working on a turn (recognising, deciding, generating or synthesizing)."""
+        with self._lock:
+            speaking = self._speaking_jobs > 0
+        return self._working.is_set() or not self._jobs.empty() or speaking
+
+    @property
+    def t_ms(self) -> int:
+        return self.frames_in * 20
+
+    # -- frames -----------------------------------------------------------------------------
+
+    def step(self, frame: Samples) -> Samples:
+        """Step mode: hear one inbound frame now and return the outbound frame."""
+        self._hear(frame)
+        return self.pull()
+
+    def push(self, frame: Samples) -> None:
+        """Threaded mode (needs start(ears_thread=True)): queue one inbound frame."""
+        try:
+            self._inbound.put_nowait(frame)
+        except queue.Full:
+            _LOGGER.warning("call %s: inbound queue full, frame dropped", self.conv.id)
+
+    def pull(self) -> Samples:
+        return self.playout.pop(self.frame)
+
+    def _ears_loop(self) -> None:
+        while True:
+            frame = self._inbound.get()
+            if frame is None:
+                return
+            self._hear(frame)
+
+    # -- ears -------------------------------------------------------------------------------
+
+    def _stream_for(self, a: Assistant) -> AsrStream:
+        model = self.speech.asr(a.language)
+        key = self.sp.asr_for(a.language).model
+        if key not in self._streams:
+            self._streams[key] = model.open_stream(endpoint_ms=self.sp.endpoint_ms)
+        self._lang = a.language
+        return self._streams[key]
+
+    def _hear(self, frame: Samples) -> None:
+        self.frames_in += 1
+        if self._closing:
+            if not self.playout.playing and not self.ended.is_set():
+                threading.Thread(target=self.hangup, args=("silence",), daemon=True).start()
+                self._closing = False
+            return
+        if self.conv.assistant.language != self._lang and not self._in_speech():
+            self.asr = self._stream_for(self.conv.assistant)
+        for ev in self.asr.feed(resample(frame, self.rate, ASR_RATE)):
+            self._on_asr(ev)
+        self._silence_tick()
+
+    def _in_speech(self) -> bool:
+        return bool(getattr(self.asr, "speaking", False)) or bool(
+            getattr(getattr(self.asr, "endpointer", None), "speaking", False)
+        )
+
+    def _on_asr(self, ev: AsrEvent) -> None:
+        if ev.kind == "start":
+            self._silence_ms = 0
+            self._reprompted = False
+            self._emit("speech_start")
+            if self.playout.playing or self.busy:
+                self._barge_in()
+        elif ev.kind == "partial":
+            self._emit("partial", text=ev.text)
+        elif ev.kind == "pause":
+            self._pause_key += 1
+            self._jobs.put(_Job("speculate", ev, key=self._pause_key))
+        elif ev.kind == "resume":
+            self._pause_key += 1
+        elif ev.kind == "end":
+            self._emit("speech_end", speech_ms=ev.speech_ms)
+            self._jobs.put(_Job("utterance", ev, key=self._pause_key, gen=self._gen))
+
+    def _barge_in(self) -> None:
+        heard = self._cancel_speech()
+        if heard is None:
+            return
+        self._emit("barge_in", assistant=self.conv.current, heard_ms=heard.heard_ms)
+        if heard.turn > 0 and "reply" in heard.kinds:
+            self._heard_turns.add(heard.turn)
+            self._jobs.put(_Job("cut_off", text=heard.text, turn=heard.turn))
+
+    def _cancel_speech(self) -> Any:
+        with self._lock:
+            self._gen += 1
+        self.conv.cancel.set()
+        while True:
+            try:
+                self._says.get_nowait()
+            except queue.Empty:
+                break
+            with self._lock:
+                self._speaking_jobs -= 1
+        return self.playout.flush()
+
+    def _silence_tick(self) -> None:
+        if self.busy or self.playout.playing:
+            self._silence_ms = 0
+            return
+        if self._in_speech():
+            return
+        self._silence_ms += 20
+        if self._silence_ms >= self.sp.hangup_after_s * 1000:
+            self._emit("silence", action="goodbye", silent_ms=self._silence_ms)
+            self._say(self.sp.goodbye, "phrase", self.conv.turn)
+            self._closing = True
+        elif self._silence_ms >= self.sp.reprompt_after_s * 1000 and not self._reprompted:
+            self._reprompted = True
+            self._emit("silence", action="reprompt", silent_ms=self._silence_ms)
+            self._say(self.sp.reprompt, "phrase", self.conv.turn)
+
+    # -- worker -----------------------------------------------------------------------------
+
+    def _work(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job.kind == "stop":
+                return
+            self._working.set()
+            try:
+                self._do(job)
+            except Exception:
+                _LOGGER.exception("call %s: turn failed", self.conv.id)
+                self._emit("error", message="turn failed; apologised to the caller")
+                self._say(self.sp.apology, "phrase", self.conv.turn)
+            finally:
+                self._working.clear()
+
+    def _do(self, job: _Job) -> None:
+        if job.kind == "cut_off":
+            self.conv.mark_cut_off(job.turn, job.text)
+        elif job.kind == "speculate" and job.event is not None:
+            if self._jobs.empty():  # only when nothing real waits
+                self._spec = (job.key, self.asr.transcribe(job.event))
+        elif job.kind == "utterance" and job.event is not None:
+            spec, self._spec = self._spec, None
+            speculative = spec is not None and spec[0] == job.key
+            tr = spec[1] if spec is not None and speculative else self.asr.transcribe(job.event)
+            self._turn(tr, speculative, job.gen)
+
+    def _turn(self, tr: Transcript, speculative: bool, gen: int) -> None:
+        if self._carry:
+            tr.text = f"{self._carry} {tr.text}".strip()
+            tr.speech_ms += self.sp.min_speech_ms
+            self._carry = ""
+        with self._lock:
+            if gen != self._gen:
+                # the caller went on talking before we answered: hear it as one utterance
+                self._carry = tr.text
+                self._emit("held", text=tr.text, reason="the caller kept talking")
+                return
+            self.conv.cancel.clear()
+        why = tr.usable(min_speech_ms=self.sp.min_speech_ms, min_confidence=self.sp.min_confidence)
+        if why is not None:
+            self._emit("ignored", text=tr.text, reason=why, confidence=round(tr.confidence, 3))
+            if why.startswith("low confidence"):
+                self._say(self.sp.not_understood, "phrase", self.conv.turn)
+            return
+        self._emit(
+            "utterance",
+            text=tr.text,
+            confidence=round(tr.confidence, 3),
+            asr_ms=round(tr.asr_ms, 1),
+            speculative=speculative,
+        )
+        turn = self.conv.turn + 1
+        splitter = SentenceSplitter()
+
+        def on_announce(text: str) -> None:
+            self._say(text, "announcement", turn, gen=gen)
+
+        def on_text(piece: str) -> None:
+            for sentence in splitter.feed(piece):
+                self._say(sentence, "reply", turn, gen=gen)
+
+        result = self.conv.handle(tr.text, on_announce=on_announce, on_text=on_text)
+        for sentence in splitter.flush():
+            self._say(sentence, "reply", turn, gen=gen)
+        if gen != self._gen and turn not in self._heard_turns:
+            self.conv.mark_cut_off(turn, "")  # interrupted before a word was played
+        self._emit(
+            "turn_done",
+            turn=result.turn,
+            assistant=result.assistant,
+            timings={k: round(v, 1) for k, v in result.timings.items()},
+        )
+
+    # -- mouth ------------------------------------------------------------------------------
+
+    def _say(self, text: str, kind: str, turn: int, *, gen: int | None = None) -> None:
+        with self._lock:
+            if gen is not None and gen != self._gen:
+                return
+            self._speaking_jobs += 1
+            g = self._gen
+        self._says.put(_Say(text, kind, turn, self.conv.assistant, g))
+
+    def _speak_loop(self) -> None:
+        while True:
+            item = self._says.get()
+            if item is None:
+                return
+            try:
+                self._synthesize(item)
+            except Exception:
+                _LOGGER.exception("call %s: synthesis failed for %r", self.conv.id, item.text)
+            finally:
+                with self._lock:
+                    self._speaking_jobs = max(0, self._speaking_jobs - 1)
+
+    def _synthesize(self, item: _Say) -> None:
+        voice = item.assistant.voice
+        if self.speech.has_phrase(voice, item.text) or item.kind != "reply":
+            parts = [self.speech.phrase(voice, item.text)]
+        else:
+            tts = self.speech.voice(voice)
+            parts = list(tts.synthesize(item.text, length_scale=voice.length_scale, rate=self.rate))
+        audio = np.concatenate(parts) if parts else np.zeros(0, np.float32)
+        with self._lock:
+            if item.gen != self._gen or len(audio) == 0:
+                return
+            self.playout.add(Segment(item.kind, item.text, audio, item.turn, item.assistant.name))
+
+    # -- events -----------------------------------------------------------------------------
+
+    def _on_segment(self, seg: Segment) -> None:
+        self._emit(
+            "audio_start", kind=seg.kind, assistant=seg.assistant, turn=seg.turn, text=seg.text
+        )
+
+    def _on_event(self, e: Event) -> None:
+        if isinstance(e, RoutingDecided):
+            self._emit(
+                "routing",
+                outcome=e.outcome,
+                target=e.target,
+                path=e.path,
+                reason=e.reason,
+                scores=e.scores,
+                latency_ms=e.latency_ms,
+            )
+        elif isinstance(e, HandoffStarted):
+            self._emit(
+                "handoff",
+                **{"from": e.from_assistant, "to": e.to_assistant},
+                announcement=e.announcement,
+            )
+        elif isinstance(e, SlotsUpdated):
+            self._emit("slots", slots=e.slots, changed=e.changed)
+        elif e.type == "reply":
+            d = e.to_dict()
+            self._emit("reply", assistant=d["assistant"], text=d["text"], turn=d["turn"])
+        elif e.type == "cut_off":
+            self._emit("cut_off", turn=e.to_dict()["turn"], heard=e.to_dict()["heard"])
+
+    def _emit(self, etype: str, /, **fields: Any) -> None:
+        if self.sink is None:
+            return
+        record: dict[str, Any] = {"type": etype, "t_ms": self.t_ms, **fields}
+        record["wall"] = round(time.time(), 3)
+        try:
+            self.sink(record)
+        except Exception:
+            _LOGGER.exception("call event sink failed on %s", etype)

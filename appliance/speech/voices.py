@@ -1,0 +1,96 @@
+"""The loaded speech models of the box and the phrases synthesized once at start."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+from appliance import paths
+from appliance.audio.pcm import Samples
+from appliance.config import Config, Voice
+from appliance.models import model_path
+from appliance.speech.asr import AsrModel
+from appliance.speech.tts import PiperTts
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class SpeechModels:
+    """Recognisers and voices, each loaded once and shared by all calls; a phrase cache."""
+
+    def __init__(self, cfg: Config, *, models_dir: Path | None = None) -> None:
+        self.cfg = cfg
+        self.models_dir = models_dir
+        self.rate = cfg.speech.line_rate
+        self._asr: dict[str, AsrModel] = {}
+        self._voices: dict[str, PiperTts] = {}
+        self._phrases: dict[tuple[str, float, str], Samples] = {}
+        self._lock = threading.Lock()
+
+    # -- loading ----------------------------------------------------------------------------
+
+    def asr(self, language: str) -> AsrModel:
+        choice = self.cfg.speech.asr_for(language)
+        with self._lock:
+            if choice.model not in self._asr:
+                folder = model_path(choice.model, models_dir=self.models_dir)
+                if choice.backend == "whisper":
+                    from appliance.speech.whisper_asr import WhisperModel
+
+                    lang = "en" if choice.model.endswith(".en") else language
+                    self._asr[choice.model] = WhisperModel(
+                        folder, threads=self.cfg.speech.asr_threads, language=lang
+                    )
+                else:
+                    from appliance.speech.vosk_asr import VoskModel
+
+                    self._asr[choice.model] = VoskModel(folder, cache=paths.data_dir() / "cache")
+            return self._asr[choice.model]
+
+    def voice(self, voice: Voice) -> PiperTts:
+        with self._lock:
+            if voice.model not in self._voices:
+                folder = model_path(voice.model, models_dir=self.models_dir)
+                self._voices[voice.model] = PiperTts(folder, threads=self.cfg.speech.tts_threads)
+            return self._voices[voice.model]
+
+    # -- fixed phrases ----------------------------------------------------------------------
+
+    def phrase(self, voice: Voice, text: str) -> Samples:
+        """Audio of a phrase that never changes, synthesized on first use and kept."""
+        key = (voice.model, voice.length_scale, text)
+        cached = self._phrases.get(key)
+        if cached is None:
+            cached = self.voice(voice).speak(text, length_scale=voice.length_scale, rate=self.rate)
+            self._phrases[key] = cached
+        return cached
+
+    def has_phrase(self, voice: Voice, text: str) -> bool:
+        return (voice.model, voice.length_scale, text) in self._phrases
+
+    def warm(self) -> float:
+        """Load every model the team uses and synthesize its fixed phrases (ms)."""
+        t0 = time.perf_counter()
+        sp = self.cfg.speech
+        fixed = [sp.reprompt, sp.goodbye, sp.not_understood, sp.one_moment, sp.apology]
+        for a in self.cfg.assistants:
+            self.asr(a.language)
+            texts = [a.greeting, *fixed, *(r.announcement for r in a.handoffs)]
+            texts += [r.confirm for r in a.handoffs if r.confirm]
+            for text in texts:
+                if text:
+                    self.phrase(a.voice, text)
+        ms = (time.perf_counter() - t0) * 1000
+        total = sum(len(x) for x in self._phrases.values()) / self.rate
+        _LOGGER.info(
+            "speech ready in %.0f ms: %d phrases, %.0f s of audio", ms, len(self._phrases), total
+        )
+        return ms
+
+    @staticmethod
+    def silence(ms: int, rate: int) -> Samples:
+        return np.zeros(rate * ms // 1000, dtype=np.float32)
