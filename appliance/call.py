@@ -72,7 +72,7 @@ class CallLoop:
         self.engine = engine
         self.speech = speech
         self.cfg = engine.cfg
-        self.sp = self.cfg.speech
+        self.sp = speech.cfg.speech
         self.rate = self.sp.line_rate
         self.frame = frame_len(self.rate)
         self.sink = sink
@@ -322,7 +322,12 @@ class CallLoop:
             for sentence in splitter.feed(piece):
                 self._say(sentence, "reply", turn, gen=gen)
 
-        result = self.conv.handle(tr.text, on_announce=on_announce, on_text=on_text)
+        def on_reply_end(text: str, cancelled: bool) -> None:
+            self._emit("reply_end", turn=turn, cancelled=cancelled, chars=len(text))
+
+        result = self.conv.handle(
+            tr.text, on_announce=on_announce, on_text=on_text, on_reply_end=on_reply_end
+        )
         for sentence in splitter.flush():
             self._say(sentence, "reply", turn, gen=gen)
         if gen != self._gen and turn not in self._heard_turns:

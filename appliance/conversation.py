@@ -148,11 +148,13 @@ class Conversation:
         *,
         on_announce: Callable[[str], None] | None = None,
         on_text: Callable[[str], None] | None = None,
+        on_reply_end: Callable[[str, bool], None] | None = None,
     ) -> TurnResult:
         """Process one caller utterance and produce the reply (blocking: run off the loop).
 
         `on_announce` gets a handoff's announcement as soon as the decision is made (before the
-        target profile is activated), `on_text` each piece of the reply as it is generated.
+        target profile is activated), `on_text` each piece of the reply as it is generated,
+        `on_reply_end` the reply and whether it was cancelled, as soon as generation stops.
         On a stay, slots are extracted after the reply, so they never delay its first words;
         their note reaches the model before the caller's next turn.
         """
@@ -193,6 +195,8 @@ class Conversation:
             self._messages.append(Message("user", text))
         t_switch = time.perf_counter()
         reply, first_ms = self._reply(on_text)
+        if on_reply_end:
+            on_reply_end(reply, self.cancel.is_set())
         timings["switch_ms"] = (t_switch - t_route) * 1000 - timings.get("slots_ms", 0.0)
         timings["first_token_ms"] = first_ms
         if rule is None:

@@ -39,9 +39,11 @@ def simulate(
     realtime: bool = False,
     tail_ms: int = 1000,
     max_extra_s: float = 120.0,
+    hangup_at_ms: int | None = None,
     sink: Sink | None = None,
 ) -> SimulationResult:
-    """Run one call; the caller hangs up `tail_ms` after its audio ended and the box is quiet."""
+    """Run one call; the caller hangs up `tail_ms` after its audio ended and the box is quiet,
+    or at `hangup_at_ms` whatever is going on."""
     events: list[dict[str, object]] = []
 
     def collect(ev: dict[str, object]) -> None:
@@ -49,7 +51,7 @@ def simulate(
         if sink is not None:
             sink(ev)
 
-    rate = engine.cfg.speech.line_rate
+    rate = speech.cfg.speech.line_rate
     frames = split_frames(resample(caller.samples, caller.rate, rate), rate)
     loop = CallLoop(engine, speech, assistant=assistant, channel="simulate", sink=collect)
     loop.start()
@@ -66,7 +68,9 @@ def simulate(
         if realtime or loop.busy:
             time.sleep(max(0.0, 0.02 - (time.perf_counter() - last)))
         last = time.perf_counter()
-        if i >= len(frames):
+        if hangup_at_ms is not None and loop.t_ms >= hangup_at_ms:
+            loop.hangup("caller hung up")
+        elif i >= len(frames):
             quiet_ms = 0 if (loop.busy or loop.playout.playing) else quiet_ms + 20
             if quiet_ms >= tail_ms:
                 loop.hangup("caller hung up")

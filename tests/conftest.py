@@ -56,3 +56,26 @@ def smol_engine() -> Iterator[object]:
     engine = Engine(load_config(), llm="smollm2-135m")
     yield engine
     engine.close()
+
+
+@pytest.fixture(scope="session")
+def speech_models() -> object:
+    """Whisper, Piper and the starter team's fixed phrases, loaded once."""
+    from appliance.speech.voices import SpeechModels
+
+    for name in ("whisper-tiny.en", "piper-joe"):
+        _require(name)
+    speech = SpeechModels(load_config())
+    speech.warm()
+    return speech
+
+
+@pytest.fixture(scope="session")
+def qwen_engine() -> Iterator[object]:
+    """The starter team on the default 1.5B model, loaded once for the voice tests."""
+    from appliance.engine import Engine
+
+    _require("qwen2.5-coder-1.5b")
+    engine = Engine(load_config())
+    yield engine
+    engine.close()
