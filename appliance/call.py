@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from appliance.audio.pcm import Samples, frame_len, resample
+from appliance.audio.pcm import Samples, StreamResampler, frame_len
 from appliance.audio.playout import Playout, Segment
 from appliance.config import Assistant
 from appliance.conversation import Conversation
@@ -81,6 +81,7 @@ class CallLoop:
             channel=channel, assistant=assistant, listeners=[self._on_event]
         )
         self.playout = Playout(self.rate, on_start=self._on_segment)
+        self._to_asr = StreamResampler(self.rate, ASR_RATE)
         self.frames_in = 0
         self.ended = threading.Event()
         self.end_reason = ""
@@ -193,7 +194,7 @@ class CallLoop:
             return
         if self.conv.assistant.language != self._lang and not self._in_speech():
             self.asr = self._stream_for(self.conv.assistant)
-        for ev in self.asr.feed(resample(frame, self.rate, ASR_RATE)):
+        for ev in self.asr.feed(self._to_asr(frame)):
             self._on_asr(ev)
         self._silence_tick()
 

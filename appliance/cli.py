@@ -100,6 +100,52 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_console(args: argparse.Namespace) -> int:
+    from appliance.console import default_index, list_devices, open_pyaudio, pick_device
+
+    pa = open_pyaudio()
+    try:
+        devices = list_devices(pa)  # device problems fail here, before any model loads
+        if args.list_devices:
+            if not devices:
+                print("no audio devices found")
+                return 1
+            din, dout = default_index(pa, "input"), default_index(pa, "output")
+            print("index  in  out   rate  name  (* = default)")
+            for d in devices:
+                print(
+                    f"{d.index:5d} {d.max_input_channels:3d}{'*' if d.index == din else ' '}"
+                    f"{d.max_output_channels:3d}{'*' if d.index == dout else ' '}"
+                    f"{d.default_rate:7.0f}  {d.name}"
+                )
+            return 0
+        inp = pick_device(devices, args.input, kind="input", pa=pa)
+        out = pick_device(devices, args.output, kind="output", pa=pa)
+
+        from appliance.call import CallLoop
+        from appliance.console import run_console
+        from appliance.speech.voices import SpeechModels
+
+        print(f"input: {inp.name}; output: {out.name}; loading the team...", file=sys.stderr)
+        engine = _engine(args)
+        if args.assistant:
+            engine.cfg.assistant(args.assistant)
+        speech = SpeechModels(engine.cfg)
+        speech.warm()
+
+        def show(ev: dict[str, Any]) -> None:
+            line = _describe(ev)
+            if line:
+                print(f"[{ev['t_ms'] / 1000:7.2f}s] {line}", flush=True)
+
+        loop = CallLoop(engine, speech, assistant=args.assistant, channel="console", sink=show)
+        print("talk now; Ctrl-C hangs up", file=sys.stderr, flush=True)
+        run_console(loop, pa, inp, out)
+        return 0
+    finally:
+        pa.terminate()
+
+
 def _describe(ev: dict[str, Any]) -> str | None:
     kind = ev["type"]
     if kind == "utterance":
@@ -195,6 +241,14 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--json", action="store_true", help="one JSON object per event on stdout")
     sp.add_argument("--realtime", action="store_true", help="pace the whole call in real time")
     sp.set_defaults(func=cmd_simulate)
+
+    sp = sub.add_parser("console", help="talk to the team through the box's sound card")
+    sp.add_argument("--list-devices", action="store_true", help="list the audio devices")
+    sp.add_argument("--input", metavar="DEV", help="input device: index or name (default: system)")
+    sp.add_argument("--output", metavar="DEV", help="output device: index or name")
+    engine_opts(sp)
+    sp.add_argument("--assistant", help="assistant that answers (default: entry)")
+    sp.set_defaults(func=cmd_console)
 
     sp = sub.add_parser("config", help="configuration tools")
     csub = sp.add_subparsers(dest="config_command", required=True)

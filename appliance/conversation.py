@@ -214,7 +214,10 @@ class Conversation:
         heard = heard.strip()
         for i in range(len(self._messages) - 1, -1, -1):
             if self._messages[i].role == "assistant":
-                self._messages[i] = Message("assistant", (heard + " ...").strip())
+                if heard:
+                    self._messages[i] = Message("assistant", heard)
+                else:  # nothing was said: the model must not learn to say nothing
+                    del self._messages[i]
                 break
         for i in range(len(self.lines) - 1, -1, -1):
             if self.lines[i].role == "assistant":
@@ -397,6 +400,8 @@ def tidy_reply(text: str) -> str:
     """Trim a generated reply to whole sentences and drop chat-markup leftovers."""
     text = re.sub(r"<\|[^|]*\|>", "", text).strip()
     text = re.sub(r"\s+", " ", text)
+    if not re.search(r"\w", text):
+        return ""
     if text and text[-1] not in ".!?\"'" and re.search(r"[.!?]", text):
         text = text[: max(text.rfind("."), text.rfind("!"), text.rfind("?")) + 1]
     return text

@@ -57,3 +57,31 @@ def rms_dbfs(x: Samples) -> float:
         return -120.0
     rms = float(np.sqrt(np.mean(np.square(x, dtype=np.float64))))
     return 20.0 * float(np.log10(max(rms, 1e-6)))
+
+
+class StreamResampler:
+    """Resample a stream chunk by chunk without edge artefacts at the chunk boundaries.
+
+    Each chunk is filtered together with the end of the previous ones; the output lags the
+    input by `lookahead_ms` so that every output sample saw the samples after it too.
+    Exact when each chunk's length times dst/src is a whole number (20 ms frames are).
+    """
+
+    def __init__(self, src: int, dst: int, *, history_ms: int = 8, lookahead_ms: int = 4) -> None:
+        ratio = Fraction(dst, src)
+        self.src, self.dst = src, dst
+        self.up, self.down = ratio.numerator, ratio.denominator
+        step = self.down
+        self.history = -(-src * history_ms // 1000 // step) * step
+        self.lookahead = -(-src * lookahead_ms // 1000 // step) * step
+        self._hist = np.zeros(self.history, dtype=np.float32)
+
+    def __call__(self, x: Samples) -> Samples:
+        if self.src == self.dst:
+            return x
+        buf = np.concatenate([self._hist, x.astype(np.float32)])
+        y = resample_poly(buf, self.up, self.down)
+        start = (self.history - self.lookahead) * self.up // self.down
+        end = (len(buf) - self.lookahead) * self.up // self.down
+        self._hist = buf[-self.history :]
+        return np.asarray(y[start:end], dtype=np.float32)

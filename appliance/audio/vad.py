@@ -127,16 +127,16 @@ class Endpointer:
     def _step(self, chunk: Samples, p: float) -> VadEvent | None:
         self._chunks.append(chunk)
         if not self.speaking:
-            self._run = self._run + 1 if p >= self.threshold else 0
-            if self._run >= self.start_chunks:
+            # a clearly voiced chunk starts speech at once; a weaker one needs company
+            self._run = self._run + 1 if p >= self.off_threshold else 0
+            if p >= self.threshold or self._run >= self.start_chunks:
                 self.speaking = True
                 self._voiced = self._run
                 self._silent = 0
                 return VadEvent("start", self.t_ms)
             del self._chunks[: max(0, len(self._chunks) - self.preroll)]
             return None
-        speech = p >= self.off_threshold if self._silent == 0 else p >= self.threshold
-        if speech:
+        if p >= self.off_threshold:  # hysteresis: speech goes on until p drops well below
             self._voiced += 1
             was_silent, self._silent = self._silent, 0
             if len(self._chunks) >= self.max_chunks:
