@@ -9,6 +9,7 @@ run: setup
 	$(VENV)/bin/voicebox chat
 
 test: setup lint
+	$(VENV)/bin/voicebox models install vosk-ko
 	$(VENV)/bin/pytest -q tests
 
 setup: $(STAMP) models

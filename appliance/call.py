@@ -92,6 +92,7 @@ class CallLoop:
         self._working = threading.Event()  # the worker is on a job
         self._speaking_jobs = 0  # sentences queued or being synthesized
         self._lock = threading.Lock()
+        self._emit_lock = threading.Lock()
         self._streams: dict[str, AsrStream] = {}
         self._lang = ""
         self.asr = self._stream_for(self.conv.assistant)
@@ -411,9 +412,10 @@ class CallLoop:
     def _emit(self, etype: str, /, **fields: Any) -> None:
         if self.sink is None:
             return
-        record: dict[str, Any] = {"type": etype, "t_ms": self.t_ms, **fields}
-        record["wall"] = round(time.time(), 3)
-        try:
-            self.sink(record)
-        except Exception:
-            _LOGGER.exception("call event sink failed on %s", etype)
+        with self._emit_lock:  # one event at a time, in call-time order
+            record: dict[str, Any] = {"type": etype, "t_ms": self.t_ms, **fields}
+            record["wall"] = round(time.time(), 3)
+            try:
+                self.sink(record)
+            except Exception:
+                _LOGGER.exception("call event sink failed on %s", etype)

@@ -72,8 +72,9 @@ class StreamResampler:
         self.src, self.dst = src, dst
         self.up, self.down = ratio.numerator, ratio.denominator
         step = self.down
-        self.history = -(-src * history_ms // 1000 // step) * step
-        self.lookahead = -(-src * lookahead_ms // 1000 // step) * step
+        self.lookahead = -(-(src * lookahead_ms // 1000) // step) * step
+        # the outputs start `lookahead` before the end of the history: keep context before that
+        self.history = self.lookahead + -(-(src * history_ms // 1000) // step) * step
         self._hist = np.zeros(self.history, dtype=np.float32)
 
     def __call__(self, x: Samples) -> Samples:
