@@ -320,8 +320,14 @@ class CallLoop:
         def on_announce(text: str) -> None:
             self._say(text, "announcement", turn, gen=gen)
 
+        sentences = 0
+
         def on_text(piece: str) -> None:
+            nonlocal sentences
             for sentence in splitter.feed(piece):
+                if sentences == 0:
+                    self._emit("first_sentence", turn=turn, text=sentence)
+                sentences += 1
                 self._say(sentence, "reply", turn, gen=gen)
 
         def on_reply_end(text: str, cancelled: bool) -> None:

@@ -162,6 +162,8 @@ class ModelSettings(_Strict):
     """Context length of each conversation."""
     max_reply_tokens: int = Field(default=64, ge=8, le=1024)
     """Upper bound on the tokens of one spoken reply."""
+    repack: bool = False
+    """Let llama.cpp repack the weights for its CPU kernels (a second copy in memory)."""
 
 
 class Routing(_Strict):

@@ -50,7 +50,7 @@ class Engine:
         self.llm_name = llm_name
         self.embedder = Embedder(model_path(cfg.models.embeddings, models_dir=models_dir))
         gguf = model_path(llm_name, models_dir=models_dir) / "model.gguf"
-        self.model = SharedModel(gguf, threads=cfg.models.threads)
+        self.model = SharedModel(gguf, threads=cfg.models.threads, repack=cfg.models.repack)
         self.brain = Brain(self.model, n_ctx=cfg.models.n_ctx)
         self.router = Router(cfg, self.embedder, self.brain)
         self.slots = SlotExtractor(self.brain, cfg.team.slots, cfg.assistants)
