@@ -322,22 +322,27 @@ class CallLoop:
 
         sentences = 0
 
-        def on_text(piece: str) -> None:
+        def speak_sentence(sentence: str) -> None:
             nonlocal sentences
+            if sentences == 0:
+                self._emit("first_sentence", turn=turn, text=sentence)
+            sentences += 1
+            self._say(sentence, "reply", turn, gen=gen)
+
+        def on_text(piece: str) -> None:
             for sentence in splitter.feed(piece):
-                if sentences == 0:
-                    self._emit("first_sentence", turn=turn, text=sentence)
-                sentences += 1
-                self._say(sentence, "reply", turn, gen=gen)
+                speak_sentence(sentence)
 
         def on_reply_end(text: str, cancelled: bool) -> None:
+            for sentence in splitter.flush():  # the unfinished tail, before slots are extracted
+                speak_sentence(sentence)
             self._emit("reply_end", turn=turn, cancelled=cancelled, chars=len(text))
 
         result = self.conv.handle(
             tr.text, on_announce=on_announce, on_text=on_text, on_reply_end=on_reply_end
         )
-        for sentence in splitter.flush():
-            self._say(sentence, "reply", turn, gen=gen)
+        for sentence in splitter.flush():  # a confirmation question comes without reply_end
+            speak_sentence(sentence)
         if gen != self._gen and turn not in self._heard_turns:
             self.conv.mark_cut_off(turn, "")  # interrupted before a word was played
         self._emit(

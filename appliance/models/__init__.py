@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from appliance.models.hashing import tree_sha256
 from appliance.models.installer import InstallResult, install
+from appliance.models.local import AddResult, add_model, remove_model
 from appliance.models.manifest import (
     Manifest,
     ModelEntry,
@@ -20,18 +21,21 @@ from appliance.models.sources import default_cache_dir
 from appliance.models.verifier import VerifyResult, is_installed, model_path, verify
 
 __all__ = [
+    "AddResult",
     "InstallResult",
     "Manifest",
     "ModelEntry",
     "ModelFile",
     "Source",
     "VerifyResult",
+    "add_model",
     "default_cache_dir",
     "install",
     "is_installed",
     "load_manifest",
     "model_path",
     "parse_manifest",
+    "remove_model",
     "tree_sha256",
     "verify",
 ]

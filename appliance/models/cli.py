@@ -1,4 +1,4 @@
-"""`voicebox models install|list|verify`: the command line of the model installer.
+"""`voicebox models install|list|verify|add|remove`: the command line of the model installer.
 
 The main CLI calls `add_parser(subparsers)` and then `args.func(args)`, which returns the exit
 code. Also runnable alone: `python -m appliance.models.cli install [NAMES...]`.
@@ -15,6 +15,7 @@ from appliance import paths
 from appliance.errors import ModelError
 from appliance.models.hashing import MB
 from appliance.models.installer import install
+from appliance.models.local import ROLES, add_model, remove_model
 from appliance.models.manifest import Manifest, load_manifest
 from appliance.models.verifier import entry_installed, verify
 
@@ -26,8 +27,8 @@ def _progress(message: str) -> None:
 
 
 def _context(args: argparse.Namespace) -> tuple[Manifest, Path]:
-    manifest = load_manifest(args.manifest)
     root = args.models_dir if args.models_dir is not None else paths.models_dir()
+    manifest = load_manifest(args.manifest, models_dir=root)
     return manifest, root
 
 
@@ -51,7 +52,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
             (
                 entry.name,
                 entry.role,
-                "yes" if entry.default else "no",
+                "local" if manifest.is_local(entry.name) else "yes" if entry.default else "no",
                 f"{entry.total_size / MB:.0f}",
                 "yes" if entry_installed(entry, root) else "no",
                 entry.licence,
@@ -65,6 +66,8 @@ def _cmd_list(args: argparse.Namespace) -> int:
         ]
         print("  ".join([*cells, row[-1]]))
     print(f"models folder: {root}")
+    for note in manifest.local_notes:
+        print(f"note: {note}")
     return 0
 
 
@@ -80,6 +83,32 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         for problem in result.problems:
             print(f"{result.name}\tFAILED\t{problem}")
     return 0 if all(r.ok for r in results) else 1
+
+
+def _cmd_add(args: argparse.Namespace) -> int:
+    manifest, root = _context(args)
+    result = add_model(
+        args.name,
+        args.source,
+        role=args.role,
+        licence=args.licence,
+        description=args.description,
+        member=args.member,
+        force=args.force,
+        manifest=manifest,
+        models_dir=root,
+        progress=None if args.quiet else _progress,
+    )
+    print(f"{result.name}\tadded\t{result.path}\t{result.sha256}")
+    return 0
+
+
+def _cmd_remove(args: argparse.Namespace) -> int:
+    manifest, root = _context(args)
+    for name in dict.fromkeys(args.names):
+        folder = remove_model(name, manifest=manifest, models_dir=root)
+        print(f"{name}\tremoved\t{folder}")
+    return 0
 
 
 def _guarded(args: argparse.Namespace) -> int:
@@ -108,7 +137,7 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
 def add_parser(
     subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
 ) -> argparse.ArgumentParser:
-    """Add `models` with sub-commands install, list, verify; sets `func` on the namespace."""
+    """Add `models` with sub-commands install, list, verify, add, remove; sets `func`."""
     models = subparsers.add_parser("models", help="install, list and verify model weights")
     models.set_defaults(func=lambda _args: _usage(models))
     sub = models.add_subparsers(metavar="COMMAND")
@@ -129,6 +158,37 @@ def add_parser(
     p_verify.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     _add_common(p_verify)
     p_verify.set_defaults(func=_guarded, models_command=_cmd_verify)
+
+    p_add = sub.add_parser(
+        "add",
+        help="add a model that is not in the manifest from a folder, archive or file",
+        description=(
+            "Copy a model into the models folder and record it in its local-manifest.yaml. "
+            "PATH is a folder, a .zip, a .tar.gz/.tgz or a single file (e.g. a Piper .onnx, "
+            "taken with its .onnx.json). An archive or folder holding exactly one top-level "
+            "folder (like the official Vosk zips) is taken from inside that folder."
+        ),
+    )
+    p_add.add_argument("name", metavar="NAME", help="name of the new model (its folder name)")
+    p_add.add_argument(
+        "--from", dest="source", type=Path, required=True, metavar="PATH",
+        help="folder, .zip, .tar.gz/.tgz or single file holding the model",
+    )  # fmt: skip
+    p_add.add_argument("--role", required=True, choices=ROLES, help="what the model is for")
+    p_add.add_argument("--licence", default="unknown", help="licence of the weights")
+    p_add.add_argument("--description", default="", help="one line saying what the model is")
+    p_add.add_argument(
+        "--member", metavar="SUBDIR", help="folder inside the archive/folder holding the model"
+    )
+    p_add.add_argument("--force", action="store_true", help="replace a model added before")
+    p_add.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    _add_common(p_add)
+    p_add.set_defaults(func=_guarded, models_command=_cmd_add)
+
+    p_remove = sub.add_parser("remove", help="delete models added with `voicebox models add`")
+    p_remove.add_argument("names", nargs="+", metavar="NAME", help="added models to delete")
+    _add_common(p_remove)
+    p_remove.set_defaults(func=_guarded, models_command=_cmd_remove)
     return models
 
 

@@ -225,8 +225,8 @@ def install(
     cache_dir: Path | None = None,
 ) -> list[InstallResult]:
     """Install `names` (None: the default models); already verified files are skipped."""
-    man = manifest if manifest is not None else load_manifest()
     root = models_dir if models_dir is not None else paths.models_dir()
+    man = manifest if manifest is not None else load_manifest(models_dir=root)
     cache = cache_dir if cache_dir is not None else default_cache_dir()
     entries = pick_entries(man, names)
     results: list[InstallResult] = []

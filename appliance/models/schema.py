@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
@@ -13,6 +14,9 @@ _SHA256 = r"^[0-9a-f]{64}$"
 _MODEL_NAME = r"^[a-z0-9][a-z0-9._-]*$"
 _PYPI_NAME = r"^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$"
 _VERSION = r"^[A-Za-z0-9][A-Za-z0-9.+!_-]*$"
+
+MODEL_NAME_PATTERN = _MODEL_NAME
+"""What a model name may look like (it is also the folder name under the models directory)."""
 
 Role = Literal["llm", "embeddings", "asr", "tts"]
 
@@ -169,6 +173,8 @@ class Manifest(BaseModel):
     entries: list[ModelEntry] = Field(alias="models")
     """Every known model, in the order of the file."""
     _base_dir: Path | None = PrivateAttr(default=None)
+    _local_names: frozenset[str] = PrivateAttr(default_factory=frozenset)
+    _local_notes: tuple[str, ...] = PrivateAttr(default=())
 
     @field_validator("entries")
     @classmethod
@@ -188,6 +194,26 @@ class Manifest(BaseModel):
         """Set the folder relative `file:` sources are resolved against; returns self."""
         self._base_dir = base_dir
         return self
+
+    def with_local(self, names: Iterable[str], notes: Iterable[str] = ()) -> Manifest:
+        """Mark `names` as added on this box (`voicebox models add`); `notes` are problems met
+        reading the local manifest, shown by `voicebox models list`. Returns self."""
+        self._local_names = frozenset(names)
+        self._local_notes = tuple(notes)
+        return self
+
+    def is_local(self, name: str) -> bool:
+        """True for a model added on this box rather than shipped in the manifest."""
+        return name in self._local_names
+
+    @property
+    def local_notes(self) -> tuple[str, ...]:
+        """Problems met reading the local manifest (it was ignored, wholly or in part)."""
+        return self._local_notes
+
+    def names(self) -> list[str]:
+        """Every model name, in order."""
+        return [e.name for e in self.entries]
 
     def get(self, name: str) -> ModelEntry:
         """The entry called `name`; ModelError naming the known models if there is none."""

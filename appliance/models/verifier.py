@@ -48,8 +48,8 @@ def is_installed(
     name: str, *, models_dir: Path | None = None, manifest: Manifest | None = None
 ) -> bool:
     """True if model `name` is installed and its marker matches (no hashing)."""
-    man = manifest if manifest is not None else load_manifest()
     root = models_dir if models_dir is not None else paths.models_dir()
+    man = manifest if manifest is not None else load_manifest(models_dir=root)
     return entry_installed(man.get(name), root)
 
 
@@ -57,8 +57,8 @@ def model_path(
     name: str, *, models_dir: Path | None = None, manifest: Manifest | None = None
 ) -> Path:
     """The installed folder of model `name`; ModelError if it is not (fully) installed."""
-    man = manifest if manifest is not None else load_manifest()
     root = models_dir if models_dir is not None else paths.models_dir()
+    man = manifest if manifest is not None else load_manifest(models_dir=root)
     if not entry_installed(man.get(name), root):
         raise ModelError(f"model {name} is not installed: run `voicebox models install {name}`")
     return root / name
@@ -117,8 +117,8 @@ def verify(
     A file that fails is removed from the marker, so `model_path` refuses it and the next
     `install` fetches it again.
     """
-    man = manifest if manifest is not None else load_manifest()
     root = models_dir if models_dir is not None else paths.models_dir()
+    man = manifest if manifest is not None else load_manifest(models_dir=root)
     if names is None:
         entries = [e for e in man.entries if (root / e.name).is_dir()]
     else:

@@ -69,6 +69,8 @@ def test_shipped_manifest_parses_with_expected_entries() -> None:
         "qwen2.5-coder-1.5b",
         "smollm2-135m",
         "minilm-l6",
+        "whisper-tiny.en",
+        "piper-joe",
     ]
     for name, sha in KNOWN.items():
         entry = manifest.get(name)
