@@ -98,6 +98,7 @@ class CallLoop:
         self.asr = self._stream_for(self.conv.assistant)
         self._spec: tuple[int, Transcript] | None = None
         self._carry = ""  # words of an utterance the caller went on from before we answered
+        self._waiting_since: int | None = None  # call time the current turn was accepted
         self._heard_turns: set[int] = set()
         self._pause_key = 0
         self._silence_ms = 0
@@ -245,6 +246,12 @@ class CallLoop:
         return self.playout.flush()
 
     def _silence_tick(self) -> None:
+        since = self._waiting_since
+        if since is not None and self.t_ms - since >= self.sp.filler_after_ms:
+            self._waiting_since = None  # once per turn: no dead air while the brain works
+            if not self.playout.playing:
+                self._emit("filler", waited_ms=self.t_ms - since)
+                self._say(self.sp.one_moment, "phrase", self.conv.turn)
         if self.busy or self.playout.playing:
             self._silence_ms = 0
             return
@@ -316,6 +323,7 @@ class CallLoop:
         )
         turn = self.conv.turn + 1
         splitter = SentenceSplitter()
+        self._waiting_since = self.t_ms
 
         def on_announce(text: str) -> None:
             self._say(text, "announcement", turn, gen=gen)
@@ -343,6 +351,7 @@ class CallLoop:
         )
         for sentence in splitter.flush():  # a confirmation question comes without reply_end
             speak_sentence(sentence)
+        self._waiting_since = None
         if gen != self._gen and turn not in self._heard_turns:
             self.conv.mark_cut_off(turn, "")  # interrupted before a word was played
         self._emit(
@@ -391,6 +400,7 @@ class CallLoop:
     # -- events -----------------------------------------------------------------------------
 
     def _on_segment(self, seg: Segment) -> None:
+        self._waiting_since = None  # the caller hears something
         self._emit(
             "audio_start", kind=seg.kind, assistant=seg.assistant, turn=seg.turn, text=seg.text
         )

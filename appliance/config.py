@@ -205,6 +205,8 @@ class Speech(_Strict):
     """Silence from the caller after which the assistant asks whether they are still there."""
     hangup_after_s: float = Field(default=20.0, ge=2.0, le=600.0)
     """Silence after which the assistant says goodbye and ends the call."""
+    filler_after_ms: int = Field(default=1500, ge=300, le=10000)
+    """If a turn has produced no audio this long after the caller stopped, say `one_moment`."""
     reprompt: str = "Are you still there?"
     goodbye: str = "I can't hear anyone on the line, so I'll end the call now. Goodbye!"
     not_understood: str = "Sorry, I didn't catch that. Could you say it again?"

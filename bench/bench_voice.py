@@ -40,6 +40,16 @@ from appliance.speech.wer import wer  # noqa: E402
 GREETING_MS = 5500
 
 
+def ratio(values: list[float]) -> dict[str, float]:
+    """median / p95 of a real-time factor, to 3 decimals"""
+    s = sorted(values)
+    return {
+        "n": len(s),
+        "median": round(s[len(s) // 2], 3),
+        "p95": round(s[min(len(s) - 1, round(0.95 * (len(s) - 1)))], 3),
+    }
+
+
 def rss_mb() -> tuple[float, float]:
     status = Path("/proc/self/status").read_text()
     vals = {ln.split(":")[0]: ln.split()[1] for ln in status.splitlines() if ln.startswith("Vm")}
@@ -57,55 +67,68 @@ def first(events: list[dict[str, Any]], etype: str, after: int = -1, **match: An
     return None
 
 
+FOLLOW_UP = "Thank you. Could you tell me a little more about that?"
+
+
+def measure(
+    ev: list[dict[str, Any]], speech: SpeechModels, end: int, text: str
+) -> dict[str, Any] | None:
+    """The timings of the turn whose caller speech really ended at `end` (call time)."""
+    utt = first(ev, "utterance", end)
+    routing = first(ev, "routing", end)
+    speech_end = first(ev, "speech_end", end)
+    if not (utt and routing and speech_end):
+        print(f"  (no turn for {text!r})", file=sys.stderr)
+        return None
+    handoff = first(ev, "handoff", end)
+    announce = first(ev, "audio_start", end, kind="announcement")
+    reply_audio = first(ev, "audio_start", end, kind="reply")
+    sentence = first(ev, "first_sentence", end)
+    done = first(ev, "turn_done", end)
+    answer = announce if announce is not None else reply_audio
+    gap = None
+    if announce and reply_audio:
+        voice = speech.cfg.assistant(announce["assistant"]).voice
+        length = len(speech.phrase(voice, announce["text"])) * 1000 // speech.rate
+        gap = reply_audio["t_ms"] - (announce["t_ms"] + length)
+    return {
+        "text": text,
+        "handoff": handoff is not None,
+        "first_audio_ms": answer["t_ms"] - end if answer else None,
+        "endpoint_ms": speech_end["t_ms"] - end,
+        "asr_wait_ms": utt["t_ms"] - speech_end["t_ms"],
+        "asr_compute_ms": utt["asr_ms"],
+        "speculative": utt["speculative"],
+        "route_ms": routing["latency_ms"],
+        "llm_first_token_ms": done["timings"].get("first_token_ms") if done else None,
+        "llm_first_sentence_ms": sentence["t_ms"] - routing["t_ms"] if sentence else None,
+        "tts_first_audio_ms": reply_audio["t_ms"] - sentence["t_ms"]
+        if reply_audio and sentence and not handoff
+        else None,
+        "reply_audio_ms": reply_audio["t_ms"] - end if reply_audio else None,
+        "announcement_ms": announce["t_ms"] - end if announce else None,
+        "gap_after_announcement_ms": gap,
+    }
+
+
 def turn_rows(
     engine: Engine, speech: SpeechModels, utterances: list[dict[str, str]]
 ) -> list[dict[str, Any]]:
+    """One call per utterance, then a follow-up that stays with whoever answered."""
     tts = speech.voice(engine.cfg.assistants[0].voice)
     rows = []
     for u in utterances:
-        script = (
-            CallerScript()
-            .pause(GREETING_MS)
-            .say(piper(tts, u["text"], length_scale=1.1), u["text"])
-        )
-        script.pause(2500)
+        script = CallerScript().pause(GREETING_MS)
+        script.say(piper(tts, u["text"], length_scale=1.1), u["text"]).pause(9000)
+        script.say(piper(tts, FOLLOW_UP, length_scale=1.1), FOLLOW_UP).pause(2500)
         ev = simulate(engine, speech, WavAudio(script.audio, script.rate, 1)).events
-        end = script.spans_ms[0][1]
-        utt = first(ev, "utterance", end)
-        routing = first(ev, "routing", end)
-        speech_end = first(ev, "speech_end", end)
-        if not (utt and routing and speech_end):
-            print(f"  (no turn for {u['text']!r})", file=sys.stderr)
-            continue
-        handoff = first(ev, "handoff", end)
-        announce = first(ev, "audio_start", end, kind="announcement")
-        reply_audio = first(ev, "audio_start", end, kind="reply")
-        sentence = first(ev, "first_sentence", end)
-        done = first(ev, "turn_done", end)
-        answer = announce if announce is not None else reply_audio
-        row = {
-            "text": u["text"],
-            "handoff": handoff is not None,
-            "first_audio_ms": answer["t_ms"] - end if answer else None,
-            "endpoint_ms": speech_end["t_ms"] - end,
-            "asr_wait_ms": utt["t_ms"] - speech_end["t_ms"],
-            "asr_compute_ms": utt["asr_ms"],
-            "speculative": utt["speculative"],
-            "route_ms": routing["latency_ms"],
-            "llm_first_token_ms": done["timings"].get("first_token_ms") if done else None,
-            "llm_first_sentence_ms": sentence["t_ms"] - routing["t_ms"] if sentence else None,
-            "tts_first_audio_ms": reply_audio["t_ms"] - sentence["t_ms"]
-            if reply_audio and sentence
-            else None,
-            "reply_audio_ms": reply_audio["t_ms"] - end if reply_audio else None,
-            "announcement_ms": announce["t_ms"] - end if announce else None,
-        }
-        rows.append(row)
-        print(
-            f"  {row['first_audio_ms']:>5} ms  {'H' if row['handoff'] else ' '}  {u['text']}",
-            file=sys.stderr,
-            flush=True,
-        )
+        for (_start, end), text in zip(script.spans_ms, script.texts, strict=True):
+            row = measure(ev, speech, end, text)
+            if row is None:
+                continue
+            rows.append(row)
+            flag = "H" if row["handoff"] else " "
+            print(f"  {row['first_audio_ms']:>5} ms  {flag}  {text}", file=sys.stderr, flush=True)
     return rows
 
 
@@ -129,7 +152,7 @@ def asr_stats(speech: SpeechModels, utterances: list[dict[str, str]]) -> dict[st
             hyps.append(text)
             ms.append(took * 1000)
             rtf.append(took / (len(audio) / 16000))
-        out[name] = {"wer": round(wer(refs, hyps), 3), "asr_ms": summary(ms), "rtf": summary(rtf)}
+        out[name] = {"wer": round(wer(refs, hyps), 3), "asr_ms": summary(ms), "rtf": ratio(rtf)}
     return out
 
 
@@ -150,7 +173,7 @@ def tts_stats(speech: SpeechModels) -> dict[str, Any]:
         took = time.perf_counter() - t0
         first_ms.append(took * 1000)
         rtf.append(took / (len(audio) / speech.rate))
-    return {"first_audio_ms": summary(first_ms), "rtf": summary(rtf)}
+    return {"first_audio_ms": summary(first_ms), "rtf": ratio(rtf)}
 
 
 def main() -> int:
@@ -197,7 +220,13 @@ def main() -> int:
         },
         "handoff_turns": {
             k: summary(col(handoffs, k))
-            for k in ("announcement_ms", "reply_audio_ms", "endpoint_ms", "route_ms")
+            for k in (
+                "announcement_ms",
+                "reply_audio_ms",
+                "gap_after_announcement_ms",
+                "endpoint_ms",
+                "route_ms",
+            )
         },
         "speculative_asr_share": round(sum(r["speculative"] for r in rows) / max(1, len(rows)), 2),
         "asr": asr_stats(speech, utterances),

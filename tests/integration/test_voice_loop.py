@@ -170,3 +170,18 @@ def test_coughs_hiss_and_clicks_do_not_make_turns(
     kinds = [e["type"] for e in result.events]
     assert "routing" not in kinds and "handoff" not in kinds, result.events
     assert not [e for e in result.events if e["type"] == "reply" and e["turn"] > 0]
+
+
+def test_a_slow_turn_gets_a_one_moment_instead_of_dead_air(smol_engine: Any) -> None:
+    cfg = load_config()
+    cfg.speech.filler_after_ms = 300  # shorter than any real turn takes here
+    speech = SpeechModels(cfg)
+    script = CallerScript().pause(GREETING_MS)
+    script.say(say(speech, "What does your company actually do?"), "").pause(6000)
+    result = call(smol_engine, speech, script)
+    filler = first(result, "filler")
+    assert filler["waited_ms"] >= 300
+    moment = first(result, "audio_start", text=cfg.speech.one_moment)
+    reply = first(result, "audio_start", kind="reply")
+    assert moment["t_ms"] <= reply["t_ms"]
+    assert len([e for e in result.events if e["type"] == "filler"]) == 1
