@@ -249,7 +249,9 @@ class CallLoop:
         since = self._waiting_since
         if since is not None and self.t_ms - since >= self.sp.filler_after_ms:
             self._waiting_since = None  # once per turn: no dead air while the brain works
-            if not self.playout.playing:
+            with self._lock:
+                mouth_idle = self._speaking_jobs == 0  # else the first words are being made
+            if mouth_idle and not self.playout.playing:
                 self._emit("filler", waited_ms=self.t_ms - since)
                 self._say(self.sp.one_moment, "phrase", self.conv.turn)
         if self.busy or self.playout.playing:

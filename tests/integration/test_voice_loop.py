@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+import time
 from pathlib import Path
 from typing import Any
 
@@ -172,15 +173,25 @@ def test_coughs_hiss_and_clicks_do_not_make_turns(
     assert not [e for e in result.events if e["type"] == "reply" and e["turn"] > 0]
 
 
-def test_a_slow_turn_gets_a_one_moment_instead_of_dead_air(smol_engine: Any) -> None:
+def test_a_slow_turn_gets_a_one_moment_instead_of_dead_air(
+    smol_engine: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The brain is made slow (as under the load of other calls): the caller hears a filler."""
     cfg = load_config()
-    cfg.speech.filler_after_ms = 300  # shorter than any real turn takes here
+    cfg.speech.filler_after_ms = 500
     speech = SpeechModels(cfg)
+    real_stream = smol_engine.stream_reply
+
+    def slow_stream(*args: Any, **kw: Any) -> Iterator[str]:
+        time.sleep(1.5)
+        yield from real_stream(*args, **kw)
+
+    monkeypatch.setattr(smol_engine, "stream_reply", slow_stream)
     script = CallerScript().pause(GREETING_MS)
     script.say(say(speech, "What does your company actually do?"), "").pause(6000)
     result = call(smol_engine, speech, script)
     filler = first(result, "filler")
-    assert filler["waited_ms"] >= 300
+    assert filler["waited_ms"] >= 500
     moment = first(result, "audio_start", text=cfg.speech.one_moment)
     reply = first(result, "audio_start", kind="reply")
     assert moment["t_ms"] <= reply["t_ms"]
