@@ -4,9 +4,9 @@ handoff announcements, barge-in, silences, hang-up, noise. Routing quality is me
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-import time
 from pathlib import Path
 from typing import Any
 
