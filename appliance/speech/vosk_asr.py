@@ -20,7 +20,7 @@ from appliance.errors import SpeechError
 from appliance.speech.asr import ASR_RATE, AsrEvent, AsrStream, Transcript
 
 _LOGGER = logging.getLogger(__name__)
-_RULES = {"rule2": 1.0, "rule3": 2.0, "rule4": 4.0}  # multiples of the endpoint delay
+_RULES = {"rule2": 1.0, "rule3": 1.5, "rule4": 2.0}  # multiples of the endpoint delay
 
 
 def tuned_copy(src: Path, endpoint_ms: int, cache: Path) -> Path:

@@ -74,7 +74,8 @@ def test_vosk_tuned_copy_rewrites_only_the_endpoint_rules(tmp_path: Path) -> Non
     folder = tuned_copy(model_path("vosk-ko"), 400, tmp_path)
     conf = (folder / "conf" / "model.conf").read_text()
     assert "--endpoint.rule2.min-trailing-silence=0.40" in conf
-    assert "--endpoint.rule3.min-trailing-silence=0.80" in conf
+    assert "--endpoint.rule3.min-trailing-silence=0.60" in conf
+    assert "--endpoint.rule4.min-trailing-silence=0.80" in conf
     assert "--beam=10.0" in conf
     assert (folder / "am").is_symlink() and (folder / "graph").is_symlink()
     with pytest.raises(SpeechError, match="not a Vosk model"):
@@ -100,13 +101,15 @@ def test_vosk_streams_partials_ends_and_reuses_its_recognizer(vosk_model: VoskMo
 
 
 def test_vosk_endpoint_delay_follows_the_config(vosk_model: VoskModel) -> None:
-    script = CallerScript().pause(500).say(espeak(KOREAN, voice="ko"), KOREAN).pause(4000)
+    script = CallerScript().pause(500).say(espeak(KOREAN, voice="ko"), KOREAN).pause(6000)
     delays = {}
-    for ms in (300, 1000):
+    for ms in (300, 2000):
         events = stream_events(vosk_model.open_stream(endpoint_ms=ms), script)
         end = next(e for e in events if e.kind == "end")
         delays[ms] = end.t_ms - script.spans_ms[0][1]
-    assert delays[1000] - delays[300] >= 400, delays
+    # Vosk adds its own ~1 s (FACTS: 0.3-0.8 s settings all gave about 1.0 s end to final)
+    assert delays[2000] - delays[300] >= 500, delays
+    assert delays[300] < 1800, delays
 
 
 def test_piper_speaks_at_the_line_rate_with_the_assistants_speaking_rate(
@@ -116,7 +119,7 @@ def test_piper_speaks_at_the_line_rate_with_the_assistants_speaking_rate(
     text = "Thank you, we will call you back tomorrow."
     slow = tts.speak(text, length_scale=1.4, rate=8000)
     fast = tts.speak(text, length_scale=0.8, rate=8000)
-    assert len(slow) > 1.4 * len(fast)
+    assert len(slow) > 1.2 * len(fast)  # 1.75x nominal; Piper's durations are sampled
     wide = tts.speak(text, rate=16000)
     narrow = tts.speak(text, rate=8000)  # Piper's durations vary a little from run to run
     assert 0.8 < (len(wide) / 16000) / (len(narrow) / 8000) < 1.25
