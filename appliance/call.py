@@ -28,13 +28,14 @@ from appliance.audio.playout import Playout, Segment
 from appliance.config import Assistant
 from appliance.conversation import Conversation
 from appliance.engine import Engine
-from appliance.events import Event, HandoffStarted, RoutingDecided, SlotsUpdated
+from appliance.events import Event
 from appliance.speech.asr import ASR_RATE, AsrEvent, AsrStream, Transcript
 from appliance.speech.sentences import SentenceSplitter
 from appliance.speech.voices import SpeechModels
 
 _LOGGER = logging.getLogger(__name__)
 Sink = Callable[[dict[str, Any]], None]
+FORWARDED = frozenset({"routing", "handoff", "slots", "reply", "cut_off"})  # conversation events
 
 
 @dataclass
@@ -94,10 +95,10 @@ class CallLoop:
         self._lock = threading.Lock()
         self._emit_lock = threading.Lock()
         self._streams: dict[str, AsrStream] = {}
-        self._lang = ""
+        self._listening_as = ""  # the assistant whose recogniser hears the caller
         self.asr = self._stream_for(self.conv.assistant)
         self._spec: tuple[int, Transcript] | None = None
-        self._carry = ""  # words of an utterance the caller went on from before we answered
+        self._carry: Transcript | None = None  # an utterance the caller went on from
         self._waiting_since: int | None = None  # call time the current turn was accepted
         self._heard_turns: set[int] = set()
         self._pause_key = 0
@@ -184,7 +185,7 @@ class CallLoop:
         key = self.sp.asr_for(a.language).model
         if key not in self._streams:
             self._streams[key] = model.open_stream(endpoint_ms=self.sp.endpoint_ms)
-        self._lang = a.language
+        self._listening_as = a.name
         return self._streams[key]
 
     def _hear(self, frame: Samples) -> None:
@@ -194,16 +195,11 @@ class CallLoop:
                 threading.Thread(target=self.hangup, args=("silence",), daemon=True).start()
                 self._closing = False
             return
-        if self.conv.assistant.language != self._lang and not self._in_speech():
+        if self.conv.current != self._listening_as and not self.asr.speaking:  # after a handoff
             self.asr = self._stream_for(self.conv.assistant)
         for ev in self.asr.feed(self._to_asr(frame)):
             self._on_asr(ev)
         self._silence_tick()
-
-    def _in_speech(self) -> bool:
-        return bool(getattr(self.asr, "speaking", False)) or bool(
-            getattr(getattr(self.asr, "endpointer", None), "speaking", False)
-        )
 
     def _on_asr(self, ev: AsrEvent) -> None:
         if ev.kind == "start":
@@ -257,7 +253,7 @@ class CallLoop:
         if self.busy or self.playout.playing:
             self._silence_ms = 0
             return
-        if self._in_speech():
+        if self.asr.speaking:
             return
         self._silence_ms += 20
         if self._silence_ms >= self.sp.hangup_after_s * 1000:
@@ -299,14 +295,12 @@ class CallLoop:
             self._turn(tr, speculative, job.gen)
 
     def _turn(self, tr: Transcript, speculative: bool, gen: int) -> None:
-        if self._carry:
-            tr.text = f"{self._carry} {tr.text}".strip()
-            tr.speech_ms += self.sp.min_speech_ms
-            self._carry = ""
+        if self._carry is not None:
+            tr, self._carry = self._carry.joined(tr), None
         with self._lock:
             if gen != self._gen:
                 # the caller went on talking before we answered: hear it as one utterance
-                self._carry = tr.text
+                self._carry = tr
                 self._emit("held", text=tr.text, reason="the caller kept talking")
                 return
             self.conv.cancel.clear()
@@ -408,29 +402,14 @@ class CallLoop:
         )
 
     def _on_event(self, e: Event) -> None:
-        if isinstance(e, RoutingDecided):
-            self._emit(
-                "routing",
-                outcome=e.outcome,
-                target=e.target,
-                path=e.path,
-                reason=e.reason,
-                scores=e.scores,
-                latency_ms=e.latency_ms,
-            )
-        elif isinstance(e, HandoffStarted):
-            self._emit(
-                "handoff",
-                **{"from": e.from_assistant, "to": e.to_assistant},
-                announcement=e.announcement,
-            )
-        elif isinstance(e, SlotsUpdated):
-            self._emit("slots", slots=e.slots, changed=e.changed)
-        elif e.type == "reply":
-            d = e.to_dict()
-            self._emit("reply", assistant=d["assistant"], text=d["text"], turn=d["turn"])
-        elif e.type == "cut_off":
-            self._emit("cut_off", turn=e.to_dict()["turn"], heard=e.to_dict()["heard"])
+        """Pass the conversation's events on, as the call's dicts ("from"/"to" on a handoff)."""
+        if e.type not in FORWARDED:
+            return
+        fields = {k: v for k, v in e.to_dict().items() if k not in ("type", "conversation_id", "t")}
+        if "from_assistant" in fields:
+            fields["from"] = fields.pop("from_assistant")
+            fields["to"] = fields.pop("to_assistant")
+        self._emit(e.type, **fields)
 
     def _emit(self, etype: str, /, **fields: Any) -> None:
         if self.sink is None:

@@ -68,7 +68,6 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
     from appliance.audio.wav import read_wav, write_wav
     from appliance.simulate import simulate
-    from appliance.speech.voices import SpeechModels
 
     caller = read_wav(Path(args.wav))  # a bad file fails here, before any model loads
     if caller.channels_in_file > 1 or caller.rate not in (8000, 16000):
@@ -77,19 +76,13 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             "converted to mono at the line rate",
             file=sys.stderr,
         )
-    engine = _engine(args)
-    if args.assistant:
-        engine.cfg.assistant(args.assistant)
-    speech = SpeechModels(engine.cfg)
-    speech.warm()
+    engine, speech = _voice_team(args)
 
     def show(ev: dict[str, Any]) -> None:
         if args.json:
             print(json.dumps(ev, ensure_ascii=False), flush=True)
-            return
-        line = _describe(ev)
-        if line:
-            print(f"[{ev['t_ms'] / 1000:7.2f}s] {line}", flush=True)
+        else:
+            _show_event(ev)
 
     result = simulate(
         engine, speech, caller, assistant=args.assistant, realtime=args.realtime, sink=show
@@ -124,26 +117,36 @@ def cmd_console(args: argparse.Namespace) -> int:
 
         from appliance.call import CallLoop
         from appliance.console import run_console
-        from appliance.speech.voices import SpeechModels
 
         print(f"input: {inp.name}; output: {out.name}; loading the team...", file=sys.stderr)
-        engine = _engine(args)
-        if args.assistant:
-            engine.cfg.assistant(args.assistant)
-        speech = SpeechModels(engine.cfg)
-        speech.warm()
-
-        def show(ev: dict[str, Any]) -> None:
-            line = _describe(ev)
-            if line:
-                print(f"[{ev['t_ms'] / 1000:7.2f}s] {line}", flush=True)
-
-        loop = CallLoop(engine, speech, assistant=args.assistant, channel="console", sink=show)
+        engine, speech = _voice_team(args)
+        loop = CallLoop(
+            engine, speech, assistant=args.assistant, channel="console", sink=_show_event
+        )
         print("talk now; Ctrl-C hangs up", file=sys.stderr, flush=True)
         run_console(loop, pa, inp, out)
         return 0
     finally:
         pa.terminate()
+
+
+def _voice_team(args: argparse.Namespace) -> tuple[Any, Any]:
+    """The engine and the warmed speech models of a voice command (`--assistant` checked)."""
+    from appliance.speech.voices import SpeechModels
+
+    engine = _engine(args)
+    if args.assistant:
+        engine.cfg.assistant(args.assistant)  # KeyError: unknown name
+    speech = SpeechModels(engine.cfg)
+    speech.warm()
+    return engine, speech
+
+
+def _show_event(ev: dict[str, Any]) -> None:
+    """One readable line per interesting call event."""
+    line = _describe(ev)
+    if line:
+        print(f"[{ev['t_ms'] / 1000:7.2f}s] {line}", flush=True)
 
 
 def _describe(ev: dict[str, Any]) -> str | None:

@@ -39,10 +39,6 @@ def resample(x: Samples, src: int, dst: int) -> Samples:
     return np.asarray(out, dtype=np.float32)
 
 
-def silence(ms: int, rate: int) -> Samples:
-    return np.zeros(rate * ms // 1000, dtype=np.float32)
-
-
 def split_frames(x: Samples, rate: int, ms: int = FRAME_MS) -> list[Samples]:
     """Cut into frames of `ms`; the last one is padded with silence."""
     n = frame_len(rate, ms)

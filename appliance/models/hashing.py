@@ -129,6 +129,16 @@ class HashingWriter:
             raise write_error(err, self._label, self._out) from err
 
 
+def write_member(stream: BinaryIO, dest: Path, label: str, what: str) -> HashingWriter:
+    """Copy one archive or folder member to `dest` (parents made), hashed and fsynced."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with dest.open("wb") as out:
+        writer = HashingWriter(out, label, 0)
+        writer.copy_from(stream, what)
+        writer.finish()
+    return writer
+
+
 def write_error(err: OSError, label: str, out: BinaryIO | None = None) -> ModelError:
     """A one-line ModelError for a failed write (disk full gets its own wording)."""
     where = os.path.dirname(str(getattr(out, "name", ""))) if out is not None else ""

@@ -34,6 +34,7 @@ from appliance.models.hashing import (
     hash_tree,
     tree_files,
     tree_sha256,
+    write_member,
 )
 from appliance.models.manifest import Manifest, ModelEntry, ModelFile, load_manifest
 from appliance.models.marker import Marker
@@ -157,11 +158,8 @@ def _install_tree(
         with closing(iter_tree(entry.tree, ctx)) as members:
             for rel, stream in members:
                 dest = tmpdir / rel
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                with dest.open("wb") as out:
-                    writer = HashingWriter(out, f"{entry.name}/{rel}", 0)
-                    writer.copy_from(stream, f"{entry.tree.describe()} ({rel})")
-                    writer.finish()
+                where = f"{entry.tree.describe()} ({rel})"
+                writer = write_member(stream, dest, f"{entry.name}/{rel}", where)
                 hashes[rel] = writer.digest.hexdigest()
                 new.record(rel, dest, hashes[rel])
         digest = tree_sha256(hashes.items())

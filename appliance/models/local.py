@@ -29,7 +29,7 @@ from appliance import paths
 from appliance.errors import ModelError
 from appliance.models.archives import iter_tree
 from appliance.models.common import Progress, check_space, models_lock, say
-from appliance.models.hashing import MARKER_NAME, PARTIAL_TAG, HashingWriter, tree_sha256
+from appliance.models.hashing import MARKER_NAME, PARTIAL_TAG, tree_sha256, write_member
 from appliance.models.installer import _remove_stale, write_tree_marker
 from appliance.models.manifest import (
     LOCAL_MANIFEST_NAME,
@@ -149,15 +149,12 @@ def _single_files(path: Path, role: str) -> list[tuple[str, Path]]:
 
 def _copy(src: Path, dest: Path, label: str) -> tuple[str, int]:
     """Copy one file while hashing it: (sha256, size)."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
     try:
         stream = src.open("rb")
     except OSError as err:
         raise ModelError(f"cannot read {src}: {err.strerror or err}") from err
-    with stream, dest.open("wb") as out:
-        writer = HashingWriter(out, label, 0)
-        writer.copy_from(stream, str(src))
-        writer.finish()
+    with stream:
+        writer = write_member(stream, dest, label, str(src))
     return writer.digest.hexdigest(), writer.size
 
 
@@ -169,12 +166,7 @@ def _stage_tree(src: Source, raw: Path, ctx: FetchContext) -> dict[str, tuple[st
             base = PurePosixPath(rel).name
             if base == MARKER_NAME or PARTIAL_TAG in base:
                 continue  # never part of a tree (see hashing.tree_files)
-            dest = raw / rel
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            with dest.open("wb") as out:
-                writer = HashingWriter(out, f"{ctx.label}/{rel}", 0)
-                writer.copy_from(stream, f"{rel} in {src.file}")
-                writer.finish()
+            writer = write_member(stream, raw / rel, f"{ctx.label}/{rel}", f"{rel} in {src.file}")
             found[rel] = (writer.digest.hexdigest(), writer.size)
     return found
 

@@ -36,6 +36,16 @@ class Transcript:
     asr_ms: float
     backend: str
 
+    def joined(self, later: Transcript) -> Transcript:
+        """This utterance and the one the caller went on with, heard as one."""
+        return Transcript(
+            f"{self.text} {later.text}".strip(),
+            min(self.confidence, later.confidence),
+            self.speech_ms + later.speech_ms,
+            self.asr_ms + later.asr_ms,
+            later.backend,
+        )
+
     def usable(self, *, min_speech_ms: int, min_confidence: float) -> str | None:
         """None when this is something to answer; otherwise why it is ignored."""
         words = re.findall(r"[^\W_]+", self.text)
@@ -57,11 +67,14 @@ NOISE_WORDS = frozenset({"um", "uh", "hmm", "mm", "ah", "oh", "huh", "you", "the
 class AsrStream(Protocol):
     backend: str
 
+    @property
+    def speaking(self) -> bool:
+        """Inside an utterance (between `start` and `end`)."""
+        ...
+
     def feed(self, x16k: Samples) -> list[AsrEvent]: ...
 
     def transcribe(self, event: AsrEvent) -> Transcript: ...
-
-    def reset(self) -> None: ...
 
 
 class AsrModel(Protocol):

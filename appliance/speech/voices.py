@@ -7,8 +7,6 @@ import threading
 import time
 from pathlib import Path
 
-import numpy as np
-
 from appliance import paths
 from appliance.audio.pcm import Samples
 from appliance.config import Config, Voice
@@ -90,7 +88,3 @@ class SpeechModels:
             "speech ready in %.0f ms: %d phrases, %.0f s of audio", ms, len(self._phrases), total
         )
         return ms
-
-    @staticmethod
-    def silence(ms: int, rate: int) -> Samples:
-        return np.zeros(rate * ms // 1000, dtype=np.float32)

@@ -94,10 +94,6 @@ class VoskStream:
         self.started_ms = 0
         self.audio_parts: list[Samples] = []
 
-    def reset(self) -> None:
-        self.rec.Reset()  # type: ignore[attr-defined]
-        self._reset_utterance()
-
     def feed(self, x16k: Samples) -> list[AsrEvent]:
         self.t_ms += len(x16k) * 1000 // ASR_RATE
         events: list[AsrEvent] = []

@@ -69,11 +69,11 @@ class WhisperStream:
 
     def __init__(self, model: WhisperModel, endpoint_ms: int) -> None:
         self.model = model
-        self.endpoint_ms = endpoint_ms
         self.endpointer = Endpointer(end_ms=endpoint_ms)
 
-    def reset(self) -> None:
-        self.endpointer = Endpointer(end_ms=self.endpoint_ms)
+    @property
+    def speaking(self) -> bool:
+        return self.endpointer.speaking
 
     def feed(self, x16k: Samples) -> list[AsrEvent]:
         return [
