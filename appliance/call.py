@@ -40,7 +40,7 @@ FORWARDED = frozenset({"routing", "handoff", "slots", "reply", "cut_off"})  # co
 
 @dataclass
 class _Job:
-    kind: str  # speculate | utterance | cut_off | say | stop
+    kind: str  # speculate | utterance | typed | cut_off | stop
     event: AsrEvent | None = None
     key: int = 0
     text: str = ""
@@ -106,6 +106,9 @@ class CallLoop:
         self._reprompted = False
         self._closing = False
         self._threads: list[threading.Thread] = []
+        # a channel's own handling of an utterance (SIP: "a person, please"): the text to say
+        # instead of a conversation turn, or None to let the team answer
+        self.intercept: Callable[[str], str | None] | None = None
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -125,6 +128,14 @@ class CallLoop:
         greeting = self.conv.start()
         if greeting:
             self._say(greeting, "greeting", 0)
+
+    def say(self, text: str) -> None:
+        """Say a fixed phrase now (in the current assistant's voice)."""
+        self._say(text, "phrase", self.conv.turn)
+
+    def typed(self, digits: str) -> None:
+        """Keys the caller typed reach the assistant as a turn of their own."""
+        self._jobs.put(_Job("typed", text=digits, gen=self._gen))
 
     def hangup(self, reason: str = "caller hung up") -> None:
         """End the call now (the caller hung up, or the box decided to)."""
@@ -288,6 +299,9 @@ class CallLoop:
         elif job.kind == "speculate" and job.event is not None:
             if self._jobs.empty():  # only when nothing real waits
                 self._spec = (job.key, self.asr.transcribe(job.event))
+        elif job.kind == "typed":
+            text = f"(typed on the phone keypad: {job.text})"
+            self._turn(Transcript(text, 1.0, 1000, 0.0, "dtmf"), False, job.gen)
         elif job.kind == "utterance" and job.event is not None:
             spec, self._spec = self._spec, None
             speculative = spec is not None and spec[0] == job.key
@@ -317,6 +331,11 @@ class CallLoop:
             asr_ms=round(tr.asr_ms, 1),
             speculative=speculative,
         )
+        if self.intercept is not None:
+            instead = self.intercept(tr.text)
+            if instead is not None:
+                self._say(instead, "phrase", self.conv.turn)
+                return
         turn = self.conv.turn + 1
         splitter = SentenceSplitter()
         self._waiting_since = self.t_ms

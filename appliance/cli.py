@@ -210,6 +210,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from appliance import cli_sip
     from appliance.config import TEMPLATES
     from appliance.models import cli as models_cli
 
@@ -267,6 +268,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=cmd_init)
 
     models_cli.add_parser(sub)
+    cli_sip.add_parsers(sub, engine_opts)
     return p
 
 

@@ -16,6 +16,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from appliance.config_sip import Sip
 from appliance.errors import ConfigError
 
 _LOGGER = logging.getLogger(__name__)
@@ -242,6 +243,8 @@ class Config(_Strict):
     """Handoff decision thresholds."""
     speech: Speech = Field(default_factory=Speech)
     """Speech recognition and synthesis, silences and fixed phrases."""
+    sip: Sip = Field(default_factory=Sip)
+    """The phone system: accounts (none: peer mode), port, codecs, limits, security, keypad."""
 
     @model_validator(mode="after")
     def _check_references(self) -> Config:
@@ -287,7 +290,22 @@ def reference_problems(cfg: Config) -> list[str]:
             problems.append(f"assistants[{i}] ({a.name}).slots: duplicate slot '{name}'")
     if len(set(ext_names)) != len(ext_names):
         problems.append("team.human_extensions: duplicate extension names")
-    return problems
+    return problems + _sip_problems(cfg, seen, set(ext_names))
+
+
+def _sip_problems(cfg: Config, assistants: set[str], humans: set[str]) -> list[str]:
+    sip, out = cfg.sip, []
+    for i, acc in enumerate(sip.accounts):
+        if acc.entry and acc.entry not in assistants:
+            out.append(f"sip.accounts[{i}].entry: unknown assistant '{acc.entry}'")
+    for where, name in (("sip.dtmf.human", sip.dtmf.human), ("sip.overflow_to", sip.overflow_to)):
+        if name and name not in humans:
+            out.append(f"{where}: unknown human extension '{name}'")
+    if sip.overflow == "transfer" and not (sip.overflow_to or humans):
+        out.append("sip.overflow: 'transfer' needs a human extension (sip.overflow_to)")
+    if "tls" in sip.transports and not (sip.tls_cert and sip.tls_key):
+        out.append("sip.transports: tls needs sip.tls_cert and sip.tls_key")
+    return out
 
 
 def _format_validation(err: ValidationError, data: Any) -> list[str]:
@@ -377,4 +395,6 @@ def resolve_paths(cfg: Config, base: Path) -> Config:
 def dump_config(cfg: Config) -> str:
     """The config as YAML (defaults included), for `voicebox init` and the TUI."""
     data = cfg.model_dump(mode="json")
+    for acc, out in zip(cfg.sip.accounts, data["sip"]["accounts"], strict=True):
+        out["password"] = acc.password.get_secret_value()  # saved as is, never logged
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)

@@ -68,3 +68,9 @@ class SpeechError(VoiceboxError):
     """Speech recognition or synthesis failed to load or run."""
 
     code = "speech"
+
+
+class SipError(VoiceboxError):
+    """The SIP stack cannot start, register, call or transfer."""
+
+    code = "sip"

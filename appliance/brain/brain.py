@@ -39,6 +39,7 @@ class Brain:
         self._idle: list[LlamaSession] = []
         self._pool_lock = threading.Lock()
         self.sessions_created = 0
+        self.replying = 0  # replies being generated now
 
     # -- tokens -----------------------------------------------------------------------------
 
@@ -149,8 +150,15 @@ class Brain:
         state = self.prefixes.get(key, adapters)
         assert state is not None
         tokens = list(state.tokens) + self.messages_tokens(messages) + self.model.assistant_header()
-        session.eval_prompt(tokens)
-        yield from session.generate(max_tokens=max_tokens, cancel=cancel)
+        with self._pool_lock:  # replies at once share the cores (llama.cpp threads spin)
+            self.replying += 1
+            session.set_threads(max(1, self.model.threads // self.replying))
+        try:
+            session.eval_prompt(tokens)
+            yield from session.generate(max_tokens=max_tokens, cancel=cancel)
+        finally:
+            with self._pool_lock:
+                self.replying -= 1
 
     def close(self) -> None:
         with self._pool_lock:

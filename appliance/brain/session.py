@@ -63,6 +63,10 @@ class LlamaSession:
         self.adapters: AdapterSet = ()
         self.lock = threading.Lock()
 
+    def set_threads(self, n: int) -> None:
+        """Threads for this context's next decodes."""
+        llama_cpp.llama_set_n_threads(self._ctx, n, n)
+
     # -- adapters and state -------------------------------------------------------------------
 
     def set_adapters(self, wanted: AdapterSet) -> float:

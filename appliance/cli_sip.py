@@ -1,0 +1,166 @@
+"""The SIP commands of `voicebox`: run (the daemon), call (test caller or outbound assistant call),
+extension (a plain phone that registers and answers, for testing transfers)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from appliance.errors import VoiceboxError
+
+
+def _printer(as_json: bool) -> Any:
+    lock = threading.Lock()
+
+    def show(ev: dict[str, Any]) -> None:
+        with lock:
+            if as_json:
+                print(json.dumps(ev, ensure_ascii=False), flush=True)
+            else:
+                rest = " ".join(f"{k}={v}" for k, v in ev.items() if k not in ("type", "t"))
+                print(f"[{ev.get('t', 0):7.2f}s] {ev['type']} {rest}", file=sys.stderr, flush=True)
+
+    return show
+
+
+def _wait_signal(done: threading.Event) -> None:
+    """Block until `done` or SIGINT/SIGTERM."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: done.set())
+    while not done.wait(0.2):
+        pass
+
+
+def _account(args: argparse.Namespace) -> Any:
+    from pydantic import SecretStr
+
+    from appliance.config_sip import SipAccount
+
+    if not args.registrar:
+        return None
+    if not args.user:
+        raise VoiceboxError("--registrar needs --user (and usually --password)", code="usage")
+    return SipAccount(
+        registrar=args.registrar, user=args.user, password=SecretStr(args.password or "")
+    )
+
+
+def cmd_call(args: argparse.Namespace) -> int:
+    if args.assistant:
+        from appliance.daemon import outbound_call
+
+        return outbound_call(args)
+    if not args.wav:
+        raise VoiceboxError("give --wav FILE (a test caller) or --assistant NAME", code="usage")
+    from appliance.audio.pcm import resample, split_frames
+    from appliance.audio.wav import read_wav, write_wav
+    from appliance.sip.endpoint import SipEndpoint
+    from appliance.sip.phone import Phone, parse_dtmf
+
+    wav = read_wav(Path(args.wav))  # a bad file fails before any SIP work
+    try:
+        dtmf = parse_dtmf(args.dtmf or "")
+    except ValueError as err:
+        raise VoiceboxError(str(err), code="usage") from err
+    rate = args.rate
+    frames = split_frames(resample(wav.samples, wav.rate, rate), rate)
+    ep = SipEndpoint(port=args.port, clock_rate=rate, codecs=args.codecs.split(","))
+    ep.start()
+    report = _printer(args.json)
+    phone = Phone(
+        ep,
+        frames,
+        report=report,
+        tail_s=args.tail,
+        account=_account(args),
+        dtmf=dtmf,
+        max_s=args.max_seconds,
+    )
+    headers = dict(h.split("=", 1) for h in args.header or [])
+    phone.dial(args.uri, headers)
+    _wait_signal(phone.done)
+    if not phone.done.is_set():
+        ep.run(lambda: phone.hangup("interrupted"))
+        phone.done.wait(5)
+    phone.close()
+    ep.stop()
+    if args.record:
+        write_wav(Path(args.record), phone.result.recording, rate)
+    return 0 if phone.result.connected else 1
+
+
+def cmd_extension(args: argparse.Namespace) -> int:
+    from appliance.audio.pcm import resample, split_frames
+    from appliance.audio.wav import read_wav
+    from appliance.sip.endpoint import SipEndpoint
+    from appliance.sip.phone import Phone
+
+    frames = []
+    if args.wav:
+        wav = read_wav(Path(args.wav))
+        frames = split_frames(resample(wav.samples, wav.rate, args.rate), args.rate)
+    ep = SipEndpoint(port=args.port, clock_rate=args.rate, codecs=args.codecs.split(","))
+    ep.start()
+    phone = Phone(
+        ep,
+        frames,
+        report=_printer(args.json),
+        tail_s=args.tail,
+        account=_account(args),
+        register=True,
+    )
+    phone.answer_calls()
+    stop = threading.Event()
+    _wait_signal(stop)
+    phone.close()
+    ep.stop()
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from appliance.daemon import run_daemon
+
+    return run_daemon(args)
+
+
+def add_parsers(sub: Any, engine_opts: Any) -> None:
+    def phone_opts(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--port", type=int, default=0, help="local SIP port (default: any)")
+        sp.add_argument("--rate", type=int, choices=(8000, 16000), default=8000)
+        sp.add_argument("--codecs", default="PCMU,PCMA,G722", help="codec preference")
+        sp.add_argument("--registrar", help="PBX host[:port] to register at / send through")
+        sp.add_argument("--user", help="extension (with --registrar)")
+        sp.add_argument("--password", help="digest password (with --registrar)")
+        sp.add_argument("--json", action="store_true", help="one JSON object per event on stdout")
+
+    sp = sub.add_parser("run", help="the appliance: register, answer calls, run the team")
+    engine_opts(sp)
+    sp.add_argument("--port", type=int, help="SIP port (default: the config's sip.port)")
+    sp.add_argument("--json", action="store_true", help="one JSON object per event on stdout")
+    sp.set_defaults(func=cmd_run)
+
+    sp = sub.add_parser("call", help="place a call: a test caller (--wav) or an assistant")
+    sp.add_argument("uri", help="who to call, e.g. sip:100@192.168.1.10")
+    sp.add_argument("--wav", help="test caller: what to say (mono WAV, any rate)")
+    sp.add_argument("--record", help="test caller: write what it heard to this WAV")
+    sp.add_argument("--tail", type=float, default=3.0, help="seconds to stay after the WAV ends")
+    sp.add_argument("--dtmf", help="keys to press: DIGITS@SECONDS[:info|rfc2833],...")
+    sp.add_argument("--header", action="append", help="extra INVITE header NAME=VALUE")
+    sp.add_argument("--max-seconds", type=float, default=300.0, help="hang up after this long")
+    sp.add_argument("--assistant", help="outbound call led by this assistant")
+    phone_opts(sp)
+    engine_opts(sp)
+    sp.set_defaults(func=cmd_call)
+
+    sp = sub.add_parser("extension", help="a plain phone that registers and answers (tests)")
+    sp.add_argument("--wav", help="what to say when answering")
+    sp.add_argument(
+        "--tail", type=float, default=-1.0, help="hang up this long after the WAV (default: never)"
+    )
+    phone_opts(sp)
+    sp.set_defaults(func=cmd_extension)

@@ -1,0 +1,274 @@
+"""The one pjsua2 Endpoint of a process, run on its own SIP thread.
+
+pjsua2 may only be called from threads it knows, and calling it from an unknown Python thread
+aborts the process. So every pjsua2 call happens on the SIP thread: other threads hand it work with
+`call_soon()` / `run()`. With `threadCnt = 0` the SIP callbacks run on that thread too (media
+callbacks run on pjmedia's clock thread; they only move buffers).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import gc
+import logging
+import os
+import queue
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import pjsua2 as pj
+
+from appliance.errors import SipError
+
+_LOGGER = logging.getLogger(__name__)
+_PJ_LOGGER = logging.getLogger("pjsip")
+T = TypeVar("T")
+CODEC_IDS = {
+    "PCMU": "PCMU/8000",
+    "PCMA": "PCMA/8000",
+    "G722": "G722/16000",
+    "GSM": "GSM/8000",
+    "iLBC": "iLBC/8000",
+    "speex": "speex/",
+}
+TRANSPORTS = {
+    "udp": pj.PJSIP_TRANSPORT_UDP,
+    "tcp": pj.PJSIP_TRANSPORT_TCP,
+    "tls": pj.PJSIP_TRANSPORT_TLS,
+}
+
+
+class _LogWriter(pj.LogWriter):  # type: ignore[misc]
+    """PJSIP's own log lines go to Python logging (never to stdout: `--json` owns it)."""
+
+    def write(self, entry: Any) -> None:
+        msg = str(entry.msg).rstrip()
+        if "password" in msg.lower():
+            return
+        _PJ_LOGGER.debug("%s", msg)
+
+
+@dataclass
+class Listening:
+    transport: str
+    transport_id: int
+    host: str
+    port: int
+
+
+class SipEndpoint:
+    """Owns the pjsua2 library for this process: create, run, stop."""
+
+    def __init__(
+        self,
+        *,
+        bind: str = "0.0.0.0",
+        port: int = 0,
+        transports: list[str] | None = None,
+        clock_rate: int = 8000,
+        codecs: list[str] | None = None,
+        max_calls: int = 4,
+        tls_cert: str = "",
+        tls_key: str = "",
+        user_agent: str = "voicebox",
+    ) -> None:
+        self.bind = bind
+        self.port = port
+        self.transport_names = transports or ["udp"]
+        self.clock_rate = clock_rate
+        self.codecs = codecs or ["PCMU", "PCMA", "G722"]
+        self.max_calls = max_calls
+        self.tls = (tls_cert, tls_key)
+        self.user_agent = user_agent
+        self.ep: Any = None
+        self.listening: list[Listening] = []
+        self._cmds: queue.Queue[Callable[[], None] | None] = queue.Queue()
+        self._timers: list[tuple[float, Callable[[], None]]] = []
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._failed: BaseException | None = None
+        self._stopped = threading.Event()
+        self.on_stop: list[Callable[[], None]] = []  # run on the SIP thread before libDestroy
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def start(self, timeout: float = 15.0) -> None:
+        self._thread = threading.Thread(target=self._main, name="sip", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(timeout):
+            raise SipError("the SIP stack did not start in time")
+        if self._failed is not None:
+            raise SipError(f"the SIP stack did not start: {self._failed}") from self._failed
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self._thread is None or self._stopped.is_set():
+            return
+        self._cmds.put(None)
+        self._thread.join(timeout)
+
+    @property
+    def in_sip_thread(self) -> bool:
+        return threading.current_thread() is self._thread
+
+    def _main(self) -> None:
+        try:
+            self._create()
+        except Exception as err:  # reported by start()
+            self._failed = err
+            self._ready.set()
+            self._stopped.set()
+            return
+        self._ready.set()
+        try:
+            self._loop()
+        finally:
+            self._destroy()
+            self._stopped.set()
+
+    def _create(self) -> None:
+        ep = pj.Endpoint()
+        # libCreate logs to stdout before our log config exists; stdout belongs to --json
+        sys.stdout.flush()
+        saved = os.dup(1)
+        os.dup2(2, 1)
+        try:
+            ep.libCreate()
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+        cfg = pj.EpConfig()
+        cfg.uaConfig.threadCnt = 0  # callbacks on this thread
+        cfg.uaConfig.mainThreadOnly = False
+        cfg.uaConfig.maxCalls = self.max_calls
+        cfg.uaConfig.userAgent = self.user_agent
+        cfg.logConfig.level = 3
+        cfg.logConfig.consoleLevel = 0
+        self._writer = _LogWriter()
+        cfg.logConfig.writer = self._writer
+        cfg.logConfig.msgLogging = 0
+        cfg.medConfig.clockRate = self.clock_rate
+        cfg.medConfig.sndClockRate = self.clock_rate
+        cfg.medConfig.channelCount = 1
+        cfg.medConfig.noVad = True
+        cfg.medConfig.ecTailLen = 0
+        ep.libInit(cfg)
+        for name in self.transport_names:
+            tcfg = pj.TransportConfig()
+            tcfg.port = self.port
+            if self.bind not in ("", "0.0.0.0"):
+                tcfg.boundAddress = self.bind
+            if name == "tls":
+                tcfg.tlsConfig.certFile, tcfg.tlsConfig.privKeyFile = self.tls
+                tcfg.port = self.port + 1 if self.port else 0  # 5061 next to 5060
+            tid = ep.transportCreate(TRANSPORTS[name], tcfg)
+            info = ep.transportGetInfo(tid)
+            host, _, port = str(info.localName).rpartition(":")
+            self.listening.append(Listening(name, tid, host, int(port)))
+        ep.libStart()
+        ep.audDevManager().setNullDev()
+        self._set_codecs(ep)
+        self.ep = ep
+        _LOGGER.info(
+            "SIP listening on %s",
+            ", ".join(f"{x.transport}:{x.host}:{x.port}" for x in self.listening),
+        )
+
+    def _set_codecs(self, ep: Any) -> None:
+        wanted = [CODEC_IDS[c] for c in self.codecs]
+        for info in ep.codecEnum2():
+            cid = str(info.codecId)
+            prio = 0
+            for i, prefix in enumerate(wanted):
+                if cid.startswith(prefix):
+                    prio = 250 - i * 10
+                    break
+            ep.codecSetPriority(cid, prio)
+
+    def _loop(self) -> None:
+        while True:
+            self.ep.libHandleEvents(10)
+            now = time.monotonic()
+            due = [t for t in self._timers if t[0] <= now]
+            if due:
+                self._timers = [t for t in self._timers if t[0] > now]
+                for _, task in due:
+                    self._run_one(task)
+            while True:
+                try:
+                    fn = self._cmds.get_nowait()
+                except queue.Empty:
+                    break
+                if fn is None:
+                    return
+                self._run_one(fn)
+
+    def _run_one(self, fn: Callable[[], None]) -> None:
+        try:
+            fn()
+        except Exception:
+            _LOGGER.exception("SIP task failed")
+
+    def _destroy(self) -> None:
+        for fn in self.on_stop:
+            self._run_one(fn)
+        if self.ep is None:
+            return
+        try:
+            self.ep.hangupAllCalls()
+            deadline = time.monotonic() + 1.0
+            while time.monotonic() < deadline:
+                self.ep.libHandleEvents(20)
+            self._timers.clear()  # they may hold the last references to calls
+            gc.collect()  # every Call object must go before libDestroy, or pjsua asserts
+            self.ep.libDestroy()
+        except Exception:
+            _LOGGER.exception("SIP shutdown failed")
+        self.ep = None
+
+    # -- work from other threads ------------------------------------------------------------
+
+    def call_soon(self, fn: Callable[[], None]) -> None:
+        """Run `fn` on the SIP thread (at once when already there)."""
+        if self.in_sip_thread:
+            self._run_one(fn)
+        else:
+            self._cmds.put(fn)
+
+    def call_later(self, delay_s: float, fn: Callable[[], None]) -> None:
+        """Run `fn` on the SIP thread after `delay_s` (only from the SIP thread)."""
+        self._timers.append((time.monotonic() + delay_s, fn))
+
+    def later(self, delay_s: float, fn: Callable[[], None]) -> None:
+        """call_later from any thread."""
+        self.call_soon(lambda: self.call_later(delay_s, fn))
+
+    def run(self, fn: Callable[[], T], timeout: float = 10.0) -> T:
+        """Run `fn` on the SIP thread and wait for its result."""
+        if self.in_sip_thread:
+            return fn()
+        fut: concurrent.futures.Future[T] = concurrent.futures.Future()
+
+        def task() -> None:
+            try:
+                fut.set_result(fn())
+            except BaseException as err:
+                fut.set_exception(err)
+
+        self._cmds.put(task)
+        return fut.result(timeout)
+
+    def address(self, transport: str = "udp") -> tuple[str, int]:
+        for x in self.listening:
+            if x.transport == transport:
+                return x.host, x.port
+        raise SipError(f"not listening on {transport}")
+
+    def transport_id(self, transport: str) -> int:
+        for x in self.listening:
+            if x.transport == transport:
+                return x.transport_id
+        return -1

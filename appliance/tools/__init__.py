@@ -1,0 +1,1 @@
+"""Integrated tools an assistant may be given (handoff lives in assistants/)."""
