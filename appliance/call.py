@@ -79,7 +79,7 @@ class CallLoop:
         self.sink = sink
         self.caller = caller
         self.conv: Conversation = engine.new_conversation(
-            channel=channel, assistant=assistant, listeners=[self._on_event]
+            channel=channel, assistant=assistant, listeners=[self._on_event], caller=caller
         )
         self.playout = Playout(self.rate, on_start=self._on_segment)
         self._to_asr = StreamResampler(self.rate, ASR_RATE)
@@ -109,6 +109,7 @@ class CallLoop:
         # a channel's own handling of an utterance (SIP: "a person, please"): the text to say
         # instead of a conversation turn, or None to let the team answer
         self.intercept: Callable[[str], str | None] | None = None
+        self.hold = False  # the caller is on hold (a transfer is under way): no silence timers
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -261,7 +262,7 @@ class CallLoop:
             if mouth_idle and not self.playout.playing:
                 self._emit("filler", waited_ms=self.t_ms - since)
                 self._say(self.sp.one_moment, "phrase", self.conv.turn)
-        if self.busy or self.playout.playing:
+        if self.busy or self.playout.playing or self.hold:
             self._silence_ms = 0
             return
         if self.asr.speaking:

@@ -69,7 +69,7 @@ def cmd_call(args: argparse.Namespace) -> int:
         raise VoiceboxError(str(err), code="usage") from err
     rate = args.rate
     frames = split_frames(resample(wav.samples, wav.rate, rate), rate)
-    ep = SipEndpoint(port=args.port, clock_rate=rate, codecs=args.codecs.split(","))
+    ep = SipEndpoint(bind=args.bind, port=args.port, clock_rate=rate, codecs=args.codecs.split(","))
     ep.start()
     report = _printer(args.json)
     phone = Phone(
@@ -104,7 +104,9 @@ def cmd_extension(args: argparse.Namespace) -> int:
     if args.wav:
         wav = read_wav(Path(args.wav))
         frames = split_frames(resample(wav.samples, wav.rate, args.rate), args.rate)
-    ep = SipEndpoint(port=args.port, clock_rate=args.rate, codecs=args.codecs.split(","))
+    ep = SipEndpoint(
+        bind=args.bind, port=args.port, clock_rate=args.rate, codecs=args.codecs.split(",")
+    )
     ep.start()
     phone = Phone(
         ep,
@@ -113,6 +115,7 @@ def cmd_extension(args: argparse.Namespace) -> int:
         tail_s=args.tail,
         account=_account(args),
         register=True,
+        ring_only=args.ring_only,
     )
     phone.answer_calls()
     stop = threading.Event()
@@ -131,6 +134,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def add_parsers(sub: Any, engine_opts: Any) -> None:
     def phone_opts(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("--port", type=int, default=0, help="local SIP port (default: any)")
+        sp.add_argument("--bind", default="0.0.0.0", help="local address to send from")
         sp.add_argument("--rate", type=int, choices=(8000, 16000), default=8000)
         sp.add_argument("--codecs", default="PCMU,PCMA,G722", help="codec preference")
         sp.add_argument("--registrar", help="PBX host[:port] to register at / send through")
@@ -162,5 +166,6 @@ def add_parsers(sub: Any, engine_opts: Any) -> None:
     sp.add_argument(
         "--tail", type=float, default=-1.0, help="hang up this long after the WAV (default: never)"
     )
+    sp.add_argument("--ring-only", action="store_true", help="ring, never answer")
     phone_opts(sp)
     sp.set_defaults(func=cmd_extension)

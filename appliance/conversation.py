@@ -79,9 +79,16 @@ class Conversation:
     """A live conversation with the team; one llama context for its whole life."""
 
     def __init__(
-        self, engine: Engine, *, channel: str, assistant: str, listeners: list[Listener]
+        self,
+        engine: Engine,
+        *,
+        channel: str,
+        assistant: str,
+        listeners: list[Listener],
+        caller: str = "",
     ) -> None:
         self.engine = engine
+        self.caller = caller
         self.cfg = engine.cfg
         self.id = uuid.uuid4().hex[:12]
         self.channel = channel
@@ -113,7 +120,9 @@ class Conversation:
 
     def start(self) -> str:
         """Open the conversation; returns the greeting of the entry assistant."""
-        self.emit(ConversationStarted(self.id, channel=self.channel, assistant=self.current))
+        self.emit(ConversationStarted(
+                self.id, channel=self.channel, assistant=self.current, caller=self.caller
+            ))
         greeting = self.assistant.greeting
         if greeting:
             self._messages.append(Message("assistant", greeting))

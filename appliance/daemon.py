@@ -30,6 +30,7 @@ from appliance.tools import human as humans
 _LOGGER = logging.getLogger(__name__)
 Report = Callable[[dict[str, Any]], None]
 HUMAN_TOOL = "transfer_to_human"
+HOLD_EVERY_S = 7.0
 
 
 class BoxSession:
@@ -90,6 +91,7 @@ class BoxSession:
 
     def on_transfer(self, ok: bool, human: str, detail: str) -> None:
         self.transferring = False
+        self.loop.hold = False
         if ok:
             self.transferred = True
             self.loop.hangup(f"transferred to {human} ({detail})")
@@ -109,11 +111,11 @@ class BoxSession:
         if target is None:
             return None
         number = humans.named_number(text)
-        self.request_human(target.name, "asked", announce=False)
+        self.request_human(target.name, "asked", announce=False, said=text)
         lead = "I can only put you through to our own team. " if number else ""
         return f"{lead}I'm connecting you to {target.description or target.name}. One moment."
 
-    def request_human(self, name: str, why: str, *, announce: bool = True) -> None:
+    def request_human(self, name: str, why: str, *, announce: bool = True, said: str = "") -> None:
         team = self.d.cfg.team.human_extensions
         ext = humans.by_name(name, team)
         if ext is None or self.transferring or self.transferred:
@@ -126,10 +128,22 @@ class BoxSession:
         )
         if announce:
             self.loop.say(f"I'm connecting you to {ext.description or ext.name}. One moment.")
-        threading.Thread(target=self._brief_and_transfer, args=(ext.name,), daemon=True).start()
+        self.loop.hold = True  # no "are you still there?" while the person is being called
+        threading.Thread(
+            target=self._brief_and_transfer, args=(ext.name, said), daemon=True
+        ).start()
+        threading.Thread(target=self._hold_messages, daemon=True).start()
 
-    def _brief_and_transfer(self, name: str) -> None:
-        summary = self._summary()
+    def _hold_messages(self) -> None:
+        """No dead air while a person is being called: a short line every few seconds."""
+        while True:
+            time.sleep(HOLD_EVERY_S)
+            if not self.transferring or self.loop.ended.is_set():
+                return
+            self.loop.say(self.d.cfg.speech.one_moment)
+
+    def _brief_and_transfer(self, name: str, said: str) -> None:
+        summary = self._summary(said)
         clip: list[Samples] = []
         if self.d.cfg.sip.transfer == "warm":
             voice = self.loop.conv.assistant.voice
@@ -140,12 +154,13 @@ class BoxSession:
             clip = split_frames(np.asarray(audio, dtype=np.float32), self.loop.rate)
         self.d.board.transfer(self.meta.key, name, summary, clip)
 
-    def _summary(self) -> str:
+    def _summary(self, last: str = "") -> str:
+        """One or two sentences for the person taking the call: slots and the caller's words."""
         conv = self.loop.conv
         slots = {k: v for k, v in conv.slots.items() if v}
         facts = ", ".join(f"{k}: {v}" for k, v in slots.items())
-        said = [ln.text for ln in conv.lines if ln.role == "caller"][-2:]
-        text = " ".join(said)[:160]
+        said = [ln.text for ln in conv.lines if ln.role == "caller"][-2:] + ([last] if last else [])
+        text = " ".join(said)[-200:]
         parts = [f"Caller details: {facts}." if facts else "", f"They said: {text}" if text else ""]
         return " ".join(p for p in parts if p) or "The caller asked for a person."
 
@@ -188,6 +203,7 @@ class Daemon:
             tls_cert=sip.tls_cert,
             tls_key=sip.tls_key,
         )
+        self.ep.on_rejected = self.report
         self.board = Switchboard(self.ep, cfg, self._new_session, self.report)
 
     def report(self, ev: dict[str, Any]) -> None:

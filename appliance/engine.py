@@ -77,11 +77,16 @@ class Engine:
         channel: str = "text",
         assistant: str | None = None,
         listeners: list[Listener] | None = None,
+        caller: str = "",
     ) -> Conversation:
         name = assistant or self.cfg.team.entry
         self.cfg.assistant(name)  # KeyError for an unknown assistant
         return Conversation(
-            self, channel=channel, assistant=name, listeners=self.listeners + list(listeners or [])
+            self,
+            channel=channel,
+            assistant=name,
+            listeners=self.listeners + list(listeners or []),
+            caller=caller,
         )
 
     def activate(self, session: LlamaSession, a: Assistant) -> float:

@@ -62,6 +62,7 @@ class SipCall(pj.Call):  # type: ignore[misc]
         self.audio: Any = None  # the call's AudioMedia
         self.state = "null"
         self.tag = ""  # the owner's name for this leg
+        self.follow_redirects = False
 
     def _report(self, kind: str, **data: Any) -> None:
         try:
@@ -96,6 +97,11 @@ class SipCall(pj.Call):  # type: ignore[misc]
 
     def onCallTransferRequest(self, prm: Any) -> None:
         self._report("transfer_request", prm=prm, dst=str(prm.dstUri))
+
+    def onCallRedirected(self, prm: Any) -> int:
+        """A 3xx answer: follow it only when the owner said so (`follow_redirects`)."""
+        self._report("redirected", to=str(prm.targetUri))
+        return int(pj.PJSIP_REDIRECT_ACCEPT if self.follow_redirects else pj.PJSIP_REDIRECT_STOP)
 
     def onCallTransferStatus(self, prm: Any) -> None:
         self._report(

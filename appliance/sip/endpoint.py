@@ -52,6 +52,25 @@ class _LogWriter(pj.LogWriter):  # type: ignore[misc]
         _PJ_LOGGER.debug("%s", msg)
 
 
+class _Endpoint(pj.Endpoint):  # type: ignore[misc]
+    """Reports the calls pjsua turns away by itself (e.g. over its compiled call limit)."""
+
+    def __init__(self, on_rejected: Callable[[dict[str, Any]], None] | None) -> None:
+        super().__init__()
+        self.on_rejected = on_rejected
+
+    def onRejectedIncomingCall(self, prm: Any) -> None:
+        if self.on_rejected is not None:
+            self.on_rejected(
+                {
+                    "type": "call_rejected",
+                    "caller": str(prm.remoteInfo),
+                    "code": int(prm.statusCode),
+                    "reason": str(prm.reason),
+                }
+            )
+
+
 @dataclass
 class Listening:
     transport: str
@@ -93,6 +112,7 @@ class SipEndpoint:
         self._failed: BaseException | None = None
         self._stopped = threading.Event()
         self.on_stop: list[Callable[[], None]] = []  # run on the SIP thread before libDestroy
+        self.on_rejected: Callable[[dict[str, Any]], None] | None = None
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -130,7 +150,7 @@ class SipEndpoint:
             self._stopped.set()
 
     def _create(self) -> None:
-        ep = pj.Endpoint()
+        ep = _Endpoint(self.on_rejected)
         # libCreate logs to stdout before our log config exists; stdout belongs to --json
         sys.stdout.flush()
         saved = os.dup(1)

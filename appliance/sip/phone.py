@@ -93,6 +93,7 @@ class Phone:
         register: bool = False,
         dtmf: list[DtmfPlan] | None = None,
         max_s: float = 300.0,
+        ring_only: bool = False,
     ) -> None:
         self.ep = ep
         self.frames = frames
@@ -102,6 +103,7 @@ class Phone:
         self.register = register
         self.dtmf = dtmf or []
         self.max_s = max_s
+        self.ring_only = ring_only  # an extension nobody picks up
         self.rate = ep.clock_rate
         self.result = PhoneResult()
         self.done = threading.Event()
@@ -143,6 +145,7 @@ class Phone:
         def go() -> None:
             self._create_account()
             call = SipCall(self._acc, handler=self._on_call)
+            call.follow_redirects = True  # a test caller goes where the box redirects it
             self._legs.append(_Leg(call))
             self._emit("calling", uri=uri)
             try:
@@ -177,7 +180,7 @@ class Phone:
                 **{"from": header(msg, "From")},
                 summary=header(msg, "X-Voicebox-Summary"),
             )
-            call.answer(op(200))
+            call.answer(op(180 if self.ring_only else 200))
 
     def _leg(self, call: SipCall) -> _Leg | None:
         return next((leg for leg in self._legs if leg.call is call), None)
@@ -197,6 +200,8 @@ class Phone:
             self._legs.append(_Leg(new))
             data["prm"].newCall = new
             self._emit("transfer_request", to=data["dst"])
+        elif kind == "redirected":
+            self._emit("redirected", to=data["to"])
         elif kind == "transfer_status":
             self._emit("transfer_status", code=data["code"], final=data["final"])
         elif kind == "dtmf":

@@ -8,6 +8,7 @@ told about calls on a worker pool, so a PJSIP callback never waits for them.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -104,6 +105,7 @@ class Switchboard:
         self._count = 0
         self._ended: list[_Box] = []  # kept a while: pjsua2 objects die outside their callbacks
         self.local: SipAccountObj | None = None
+        self._legs_gone: list[SipCall] = []
 
     # -- start / stop (SIP thread) ----------------------------------------------------------
 
@@ -132,6 +134,7 @@ class Switchboard:
             reg.stop()
         self.boxes.clear()
         self._ended.clear()
+        self._legs_gone.clear()
         self.accounts.clear()
         self.local = None
 
@@ -155,7 +158,7 @@ class Switchboard:
     def _incoming(self, acc: SipAccountObj, data: dict[str, Any]) -> None:
         call = SipCall(acc, data["call_id"], handler=self._on_call)
         msg, source = data["msg"], data["source"]
-        caller = header(msg, "From")
+        caller = re.sub(r";tag=[^;>]*", "", header(msg, "From"))
         if not self.guard.allowed(source):
             self.report(
                 {
@@ -228,6 +231,11 @@ class Switchboard:
         call.handler = lambda kind, data: None
         call.answer(prm if prm is not None else op(code))
         self.ep.call_later(10.0, lambda: self._ended.remove(box) if box in self._ended else None)
+
+    def _linger(self, call: SipCall) -> None:
+        """Keep a dropped leg alive a while: pjsua2 still calls back into it."""
+        self._legs_gone.append(call)
+        self.ep.call_later(10.0, lambda: self._legs_gone.remove(call))
 
     def _open_session(self, box: _Box) -> None:
         try:
@@ -433,8 +441,9 @@ class Switchboard:
     def _warm_timeout(self, box: _Box, started: float) -> None:
         c = box.consult
         if c is not None and c.state in ("null", "calling", "early", "connecting"):
+            box.consult = None  # first: its "disconnected" is not a failure of its own
+            self._linger(c)
             c.end()
-            box.consult = None
             self._transfer_failed(
                 box, box.human, f"no answer in {time.monotonic() - started:.0f} s"
             )

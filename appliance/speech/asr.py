@@ -37,10 +37,13 @@ class Transcript:
     backend: str
 
     def joined(self, later: Transcript) -> Transcript:
-        """This utterance and the one the caller went on with, heard as one."""
+        """This utterance and the one the caller went on with, heard as one (confidence weighted
+        by speech: a short unsure fragment must not sink a long clear sentence)."""
+        total = max(1, self.speech_ms + later.speech_ms)
+        conf = (self.confidence * self.speech_ms + later.confidence * later.speech_ms) / total
         return Transcript(
             f"{self.text} {later.text}".strip(),
-            min(self.confidence, later.confidence),
+            conf,
             self.speech_ms + later.speech_ms,
             self.asr_ms + later.asr_ms,
             later.backend,

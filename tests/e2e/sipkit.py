@@ -1,0 +1,245 @@
+"""What the SIP end-to-end tests drive: a real kamailio on loopback, the `voicebox run` daemon,
+`voicebox call` test callers and `voicebox extension` phones, each a real process."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from appliance.audio.callers import CallerScript, piper
+from appliance.audio.pcm import resample
+from appliance.audio.wav import write_wav
+from appliance.config import Voice
+
+GREETING_MS = 5500  # the front desk's greeting plays before the caller speaks
+ROOT = Path(__file__).resolve().parents[2]
+VOICEBOX = str(Path(sys.executable).with_name("voicebox"))
+Event = dict[str, Any]
+
+
+def free_port() -> int:
+    """A UDP port nobody uses on 127.0.0.1 right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Kamailio:
+    """The office PBX: registrar + proxy with digest auth."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.binary = shutil.which("kamailio") or "/usr/sbin/kamailio"
+        self.dir = workdir
+        self.port = free_port()
+        self.cfg = workdir / "kamailio.cfg"
+        text = (ROOT / "tests/e2e/kamailio.cfg").read_text().replace("%PORT%", str(self.port))
+        self.cfg.write_text(text)
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        log = open(self.dir / "kamailio.log", "ab")  # noqa: SIM115 (kept by the process)
+        self.proc = subprocess.Popen(
+            [self.binary, "-f", str(self.cfg), "-P", str(self.dir / "k.pid"), "-w", str(self.dir),
+             "-DD", "-E"],
+            stdout=log, stderr=log,
+        )  # fmt: skip
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if "INFO: <core>" in (self.dir / "kamailio.log").read_text(errors="replace"):
+                time.sleep(0.3)
+                return
+            if self.proc.poll() is not None:
+                raise RuntimeError("kamailio exited; see " + str(self.dir / "kamailio.log"))
+            time.sleep(0.1)
+        time.sleep(0.5)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+        self.proc = None
+
+    @property
+    def host(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+
+class Proc:
+    """A voicebox process whose stdout is JSON events, collected as they come."""
+
+    def __init__(self, args: list[str], log: Path) -> None:
+        self.args = args
+        self.log = log
+        self.events: list[Event] = []
+        self._cv = threading.Condition()
+        self.proc = subprocess.Popen(
+            [VOICEBOX, *args],
+            stdout=subprocess.PIPE,
+            stderr=open(log, "wb"),  # noqa: SIM115 (kept by the process)
+            cwd=ROOT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for raw in self.proc.stdout:
+            line = raw.decode("utf-8", "replace").strip()
+            try:
+                ev = json.loads(line)
+            except json.JSONDecodeError:
+                ev = {"type": "stdout_not_json", "line": line}
+            with self._cv:
+                self.events.append(ev)
+                self._cv.notify_all()
+
+    def mark(self) -> int:
+        with self._cv:
+            return len(self.events)
+
+    def wait_for(self, pred: Callable[[Event], bool], timeout: float, *, since: int = 0) -> Event:
+        deadline = time.monotonic() + timeout
+        with self._cv:
+            while True:
+                for ev in self.events[since:]:
+                    if pred(ev):
+                        return ev
+                left = deadline - time.monotonic()
+                if left <= 0 or self.proc.poll() is not None:
+                    tail = self.log.read_text(errors="replace")[-3000:]
+                    raise AssertionError(
+                        f"no matching event in {timeout} s (exit {self.proc.poll()}); "
+                        f"last events {self.events[-8:]}; log tail:\n{tail}"
+                    )
+                self._cv.wait(min(left, 0.5))
+
+    def of(self, etype: str, since: int = 0, call: str | None = None) -> list[Event]:
+        with self._cv:
+            return [
+                e for e in self.events[since:]
+                if e.get("type") == etype and (call is None or e.get("call") == call)
+            ]  # fmt: skip
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        return int(self.proc.returncode)
+
+
+def box_config(
+    path: Path,
+    kam: Kamailio | None,
+    *,
+    user: str = "100",
+    password: str | None = None,
+    **sip: Any,
+) -> Path:
+    """The starter team as the office's box: registered as `user`, people at 200-202."""
+    from appliance.config import template_text
+
+    data = yaml.safe_load(template_text("starter"))
+    data["team"]["human_extensions"] = [
+        {"name": "reception", "extension": "200", "description": "the office manager"},
+        {"name": "oncall", "extension": "202", "description": "the technician on call"},
+    ]
+    base: dict[str, Any] = {"retry_min_s": 1.0, "warm_timeout_s": 6}
+    if kam is not None:
+        base["accounts"] = [
+            {
+                "registrar": kam.host,
+                "user": user,
+                "password": password if password is not None else f"secret{user}",
+                "expires_s": 10,
+            }
+        ]
+    data["sip"] = {**base, **sip}
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def start_box(config: Path, workdir: Path, *, llm: str | None = None, name: str = "box") -> Proc:
+    args = ["run", "--config", str(config), "--json", "--port", str(free_port()),
+            "--db", str(workdir / f"{name}.db")]  # fmt: skip
+    if llm:
+        args += ["--llm", llm]
+    box = Proc(args, workdir / f"{name}.log")
+    box.wait_for(lambda e: e["type"] == "ready", timeout=240)
+    return box
+
+
+def call(
+    uri: str, wav: Path, record: Path, *extra: str, timeout: float = 180.0
+) -> tuple[int, list[Event]]:
+    """Run `voicebox call URI --wav --record --json` to its end: (exit code, events)."""
+    done = subprocess.run(
+        [VOICEBOX, "call", uri, "--wav", str(wav), "--record", str(record), "--json", *extra],
+        capture_output=True, text=True, timeout=timeout, cwd=ROOT,
+    )  # fmt: skip
+    events = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+    return done.returncode, events
+
+
+def start_call(uri: str, wav: Path, record: Path, *extra: str, log: Path) -> Proc:
+    return Proc(["call", uri, "--wav", str(wav), "--record", str(record), "--json", *extra], log)
+
+
+def start_extension(kam: Kamailio, user: str, wav: Path | None, workdir: Path, *extra: str) -> Proc:
+    args = ["extension", "--registrar", kam.host, "--user", user, "--password", f"secret{user}",
+            "--json", *extra]  # fmt: skip
+    if wav is not None:
+        args += ["--wav", str(wav)]
+    ext = Proc(args, workdir / f"ext{user}.log")
+    ext.wait_for(lambda e: e["type"] == "registration" and e.get("ok"), timeout=30)
+    return ext
+
+
+class Wavs:
+    """Callers' audio, made once per text."""
+
+    def __init__(self, speech: Any, folder: Path) -> None:
+        self.tts = speech.voice(Voice())
+        self.folder = folder
+
+    def script(self, name: str, parts: list[tuple[int, str]], tail_ms: int = 1000) -> Path:
+        """`parts`: (pause before in ms, text) in order; the WAV is at 8 kHz."""
+        path = self.folder / f"{name}.wav"
+        s = CallerScript()
+        for pause, text in parts:
+            s.pause(pause)
+            if text:
+                s.say(piper(self.tts, text), text)
+        s.pause(tail_ms)
+        write_wav(path, s.audio, s.rate)
+        return path
+
+
+def transcribe(speech: Any, path: Path) -> str:
+    from appliance.audio.wav import read_wav
+
+    w = read_wav(path)
+    text: str = speech.asr("en").recognise(resample(w.samples, w.rate, 16000))[0]
+    return text
+
+
+def silence_wav(folder: Path, seconds: float) -> Path:
+    path = folder / f"silence{seconds}.wav"
+    write_wav(path, np.zeros(int(8000 * seconds), np.float32), 8000)
+    return path

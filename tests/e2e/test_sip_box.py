@@ -1,0 +1,155 @@
+"""The box on the office phone system, end to end: kamailio on loopback as the PBX, the daemon
+(`voicebox run`, the 1.5B model) registered as extension 100, test callers (`voicebox call`) and
+people's phones (`voicebox extension`) as separate processes. Heard audio is transcribed."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sipkit import GREETING_MS, Kamailio, Proc, Wavs, call, transcribe
+
+pytestmark = [pytest.mark.e2e, pytest.mark.llm15]
+
+
+def words(text: str) -> set[str]:
+    return set(re.findall(r"[a-z']+", text.lower()))
+
+
+def test_registered_box_answers_and_hands_off_to_scheduling(
+    box: Proc, kamailio: Kamailio, wavs: Wavs, speech_models: Any, sipdir: Path
+) -> None:
+    reg = box.of("registration")
+    assert reg and reg[-1]["state"] == "registered" and reg[-1]["account"].startswith("sip:100@")
+    wav = wavs.script("book", [(GREETING_MS, "I'd like to book an appointment for Tuesday.")], 9000)
+    rec = sipdir / "book-heard.wav"
+    mark = box.mark()
+    rc, events = call(f"sip:100@{kamailio.host}", wav, rec, "--tail", "1")
+    assert rc == 0, events
+    assert [e["type"] for e in events if e["type"] in ("connected", "done")] == [
+        "connected",
+        "done",
+    ]
+    box.wait_for(lambda e: e["type"] == "call_end", 30, since=mark)
+    handoff = box.of("handoff", mark)
+    assert [h["to"] for h in handoff] == ["scheduling"]
+    reply = next(e for e in box.of("reply", mark) if e["assistant"] == "scheduling")
+
+    heard = transcribe(speech_models, rec)
+    assert words(handoff[0]["announcement"]) <= words(heard) | {"i'll", "let"}, heard
+    overlap = words(reply["text"]) & words(heard)
+    assert len(overlap) >= len(words(reply["text"])) // 2, (reply["text"], heard)
+
+    conv_id = next(e["conversation"] for e in box.of("call_start", mark))
+    db = sqlite3.connect(sipdir / "box.db")
+    row = db.execute(
+        "SELECT channel, caller, entry_assistant, final_assistant, end_reason, turns "
+        "FROM conversations WHERE id=?",
+        (conv_id,),
+    ).fetchone()
+    assert row[0] == "sip" and "phone@" in row[1]
+    assert row[2:5] == ("frontdesk", "scheduling", "caller hung up") and row[5] >= 1
+    hops = db.execute(
+        "SELECT from_assistant, to_assistant FROM handoffs WHERE conversation_id=?", (conv_id,)
+    ).fetchall()
+    assert hops == [("frontdesk", "scheduling")]
+    said = db.execute(
+        "SELECT text FROM turns WHERE conversation_id=? AND role='caller'", (conv_id,)
+    ).fetchall()
+    assert "appointment" in said[0][0].lower()
+    ended = box.of("call_ended", mark)[0]
+    media = ended["stats"]["media"]
+    assert media["rx"]["late"] == 0 and media["tx"]["late"] == 0 and media["errors"] == 0
+    assert ended["stats"]["rtp"]["rx_lost"] == 0
+
+
+def test_caller_hanging_up_mid_reply_ends_the_call_cleanly(
+    box: Proc, kamailio: Kamailio, wavs: Wavs, sipdir: Path
+) -> None:
+    text = "Hi, can you tell me about your pricing and the packages you offer?"
+    wav = wavs.script("hangup", [(GREETING_MS, text)], 1200)
+    mark = box.mark()
+    rc, _events = call(f"sip:100@{kamailio.host}", wav, sipdir / "hangup.wav", "--tail", "1.5")
+    assert rc == 0
+    end = box.wait_for(lambda e: e["type"] == "call_end", 30, since=mark)
+    assert end["reason"] == "caller hung up"
+    assert box.of("utterance", mark), "the box heard the caller"
+    assert not box.of("error", mark)
+    # the box was still busy with its answer when the caller left, and it answers the next call
+    turn_done = box.of("turn_done", mark)
+    replies_heard = [e for e in box.of("audio_start", mark) if e["kind"] == "reply"]
+    assert not turn_done or not replies_heard or replies_heard[-1]["t_ms"] > end["t_ms"] - 3000
+    rc2, events2 = call(
+        f"sip:100@{kamailio.host}", wavs.script("short", [(500, "")], 500),
+        sipdir / "after.wav", "--tail", "1",
+    )  # fmt: skip
+    assert rc2 == 0 and any(e["type"] == "connected" for e in events2)
+
+
+def test_invite_from_an_address_that_is_not_allowed_is_refused(
+    box: Proc, wavs: Wavs, sipdir: Path
+) -> None:
+    port = next(e for e in box.of("ready"))["address"].rsplit(":", 1)[1]
+    mark = box.mark()
+    rc, events = call(
+        f"sip:100@127.0.0.1:{port}", wavs.script("scan", [(500, "")], 500), sipdir / "scan.wav",
+        "--bind", "127.0.0.2", "--tail", "0",
+    )  # fmt: skip
+    assert rc == 1
+    gone = next(e for e in events if e["type"] == "disconnected")
+    assert gone["code"] == 403
+    rejected = box.wait_for(lambda e: e["type"] == "call_rejected", 10, since=mark)
+    assert rejected["source"].startswith("127.0.0.2") and rejected["code"] == 403
+    assert not box.of("call_start", mark)
+
+
+def test_warm_transfer_briefs_the_person_then_connects_the_caller(
+    box: Proc, kamailio: Kamailio, reception: Proc, wavs: Wavs, speech_models: Any, sipdir: Path
+) -> None:
+    wav = wavs.script(
+        "person",
+        [(GREETING_MS, "Hi, I'm Anna Berg, can I talk to a real person please?")],
+        30000,
+    )
+    rec = sipdir / "person-heard.wav"
+    mark, ext_mark = box.mark(), reception.mark()
+    rc, _events = call(f"sip:100@{kamailio.host}", wav, rec, "--tail", "0")
+    assert rc == 0
+    done = box.wait_for(lambda e: e["type"] == "transfer_done", 5, since=mark)
+    assert done["human"] == "reception" and done["mode"] == "warm"
+    incoming = reception.wait_for(lambda e: e["type"] == "incoming", 5, since=ext_mark)
+    assert "Anna" in incoming["summary"] or "person" in incoming["summary"], incoming
+    asked = box.of("human_requested", mark)[0]
+    assert not [e for e in box.of("reply", mark) if e["wall"] > asked["wall"]], "no LLM reply"
+    heard = transcribe(speech_models, rec).lower()
+    assert "connecting you to the office manager" in heard, heard
+    assert "this is reception" in heard, heard
+    # the person heard the box's summary before the caller was put through
+    person_calls = reception.of("call_done", ext_mark)
+    assert person_calls and person_calls[0]["heard_ms"], person_calls
+
+
+def test_warm_transfer_nobody_answers_returns_the_caller_to_the_assistant(
+    box: Proc, kamailio: Kamailio, oncall: Proc, wavs: Wavs, speech_models: Any, sipdir: Path
+) -> None:
+    wav = wavs.script(
+        "oncall",
+        [(GREETING_MS, "Our network is down. I need to speak to the technician on call.")],
+        16000,
+    )  # fmt: skip
+    rec = sipdir / "oncall-heard.wav"
+    mark, ext_mark = box.mark(), oncall.mark()
+    t0 = time.monotonic()
+    rc, _ = call(f"sip:100@{kamailio.host}", wav, rec, "--tail", "0")
+    assert rc == 0
+    assert oncall.of("incoming", ext_mark), "the on-call phone rang"
+    failed = box.wait_for(lambda e: e["type"] == "transfer_failed", 5, since=mark)
+    assert failed["human"] == "oncall" and "no answer" in failed["reason"]
+    assert time.monotonic() - t0 > 6
+    heard = transcribe(speech_models, rec).lower()
+    assert "technician on call" in heard and "couldn't reach" in heard, heard
+    assert not box.of("transfer_done", mark)
