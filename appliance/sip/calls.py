@@ -106,6 +106,7 @@ class SipCall(pj.Call):  # type: ignore[misc]
     def onCallTransferStatus(self, prm: Any) -> None:
         self._report(
             "transfer_status",
+            prm=prm,
             code=int(prm.statusCode),
             reason=str(prm.reason),
             final=bool(prm.finalNotify),
@@ -147,6 +148,12 @@ class SipCall(pj.Call):  # type: ignore[misc]
             "rx_jitter_ms": round(rx.jitterUsec.mean / 1000, 2),
             "tx_packets": int(st.rtcp.txStat.pkt),
         }
+
+    def retire(self) -> None:
+        """Drop what an ended call holds (its port, its owner's handler)."""
+        self.handler = lambda kind, data: None
+        self.port = None
+        self.audio = None
 
     def end(self, code: int = 0) -> None:
         if self.state == "disconnected":

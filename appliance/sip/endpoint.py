@@ -113,6 +113,10 @@ class SipEndpoint:
         self._stopped = threading.Event()
         self.on_stop: list[Callable[[], None]] = []  # run on the SIP thread before libDestroy
         self.on_rejected: Callable[[dict[str, Any]], None] | None = None
+        # Ended calls are never deleted while the library runs: a pjsua2 Call's destructor hangs
+        # up its call id, and pjsua reuses ids (always id 0 with one call at a time), so a late
+        # delete would end whichever call has the id now. Kept small (no media, no handler).
+        self.graveyard: list[Any] = []
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -243,6 +247,7 @@ class SipEndpoint:
             while time.monotonic() < deadline:
                 self.ep.libHandleEvents(20)
             self._timers.clear()  # they may hold the last references to calls
+            self.graveyard.clear()
             gc.collect()  # every Call object must go before libDestroy, or pjsua asserts
             self.ep.libDestroy()
         except Exception:
@@ -257,6 +262,14 @@ class SipEndpoint:
             self._run_one(fn)
         else:
             self._cmds.put(fn)
+
+    def bury(self, call: Any) -> None:
+        """Keep an ended call object until shutdown (see `graveyard`), without its baggage."""
+        if any(c is call for c in self.graveyard):
+            return
+        if hasattr(call, "retire"):
+            call.retire()
+        self.graveyard.append(call)
 
     def call_later(self, delay_s: float, fn: Callable[[], None]) -> None:
         """Run `fn` on the SIP thread after `delay_s` (only from the SIP thread)."""

@@ -309,11 +309,14 @@ class Phone:
             heard_ms=spans,
         )
         if self.answering:  # an extension keeps answering; ended legs go after this callback
-            self.ep.call_later(1.0, self._drop_ended)
+            self.ep.call_later(1.0, self._bury_ended)
             return
         self.done.set()
 
-    def _drop_ended(self) -> None:
+    def _bury_ended(self) -> None:
+        for leg in self._legs:
+            if leg.call.state == "disconnected":
+                self.ep.bury(leg.call)
         self._legs = [leg for leg in self._legs if leg.call.state != "disconnected"]
 
     def close(self) -> None:

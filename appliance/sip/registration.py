@@ -72,8 +72,10 @@ class Registration:
             if not self._retry_due:
                 self._retry_due = True
                 self.ep.call_later(delay, self._retry)
+        if state == "registered":
+            event["refresh"] = not changed  # a refresh: a restarted PBX learns the box again
+        self.report(event)
         if changed or state != "registered":
-            self.report(event)
             log = _LOGGER.info if state == "registered" else _LOGGER.warning
             log("registration %s: %s (%d %s)", self.settings.aor, state, code, reason)
 

@@ -103,9 +103,7 @@ class Switchboard:
         self.registrations: dict[int, Registration] = {}
         self.boxes: dict[str, _Box] = {}
         self._count = 0
-        self._ended: list[_Box] = []  # kept a while: pjsua2 objects die outside their callbacks
         self.local: SipAccountObj | None = None
-        self._legs_gone: list[SipCall] = []
 
     # -- start / stop (SIP thread) ----------------------------------------------------------
 
@@ -133,8 +131,6 @@ class Switchboard:
         for reg in self.registrations.values():
             reg.stop()
         self.boxes.clear()
-        self._ended.clear()
-        self._legs_gone.clear()
         self.accounts.clear()
         self.local = None
 
@@ -200,42 +196,29 @@ class Switchboard:
 
     def _overflow(self, call: SipCall, source: str, caller: str) -> None:
         target = self.human_uri(self.sip.overflow_to) if self.sip.overflow == "transfer" else ""
-        if target:
-            prm = op(302)
-            prm.txOption.targetUri = target
-            self.report(
-                {
-                    "type": "call_overflow",
-                    "caller": caller,
-                    "source": source,
-                    "action": "redirect",
-                    "to": target,
-                }
-            )
-            self._keep_until_gone(call, 0, prm)
-        else:
-            self.report(
-                {
-                    "type": "call_overflow",
-                    "caller": caller,
-                    "source": source,
-                    "action": "busy",
-                    "code": 486,
-                }
-            )
+        event = {"type": "call_overflow", "caller": caller, "source": source}
+        if not target:
+            self.report({**event, "action": "busy", "code": 486})
             self._keep_until_gone(call, 486)
+            return
+        # answered and referred at once (pjsua puts its own Contact in a 3xx, so a redirect
+        # cannot point elsewhere); the caller's phone then calls the person
+        self.report({**event, "action": "transfer", "to": target})
+        self.ep.bury(call)
 
-    def _keep_until_gone(self, call: SipCall, code: int, prm: Any = None) -> None:
-        box = _Box(CallMeta("", "", "", "", "in"), call)
-        self._ended.append(box)
+        def on_overflow(kind: str, data: dict[str, Any]) -> None:
+            if kind == "state" and data["state"] == "confirmed":
+                call.xfer(target, op())
+            elif kind == "transfer_status" and data["final"]:
+                call.end()
+
+        call.handler = on_overflow
+        call.answer(op(200))
+
+    def _keep_until_gone(self, call: SipCall, code: int) -> None:
+        self.ep.bury(call)
         call.handler = lambda kind, data: None
-        call.answer(prm if prm is not None else op(code))
-        self.ep.call_later(10.0, lambda: self._ended.remove(box) if box in self._ended else None)
-
-    def _linger(self, call: SipCall) -> None:
-        """Keep a dropped leg alive a while: pjsua2 still calls back into it."""
-        self._legs_gone.append(call)
-        self.ep.call_later(10.0, lambda: self._legs_gone.remove(call))
+        call.answer(op(code))
 
     def _open_session(self, box: _Box) -> None:
         try:
@@ -348,8 +331,11 @@ class Switchboard:
     def _retire(self, box: _Box) -> None:
         if all(leg is None or leg.state not in LIVE for leg in (box.call, box.consult)):
             self.boxes.pop(box.meta.key, None)
-            self._ended.append(box)
-            self.ep.call_later(5.0, lambda: self._ended.remove(box) if box in self._ended else None)
+            for leg in (box.call, box.consult):
+                if leg is not None:
+                    self.ep.bury(leg)
+            # ports go now, on this thread (a pjsua2 object deleted elsewhere aborts)
+            box.port = box.consult_port = None
 
     # -- control from sessions (any thread) -------------------------------------------------
 
@@ -409,17 +395,22 @@ class Switchboard:
             self.pool.submit(box.session.on_transfer, False, human, why)
 
     def _on_blind_status(self, box: _Box, data: dict[str, Any]) -> None:
+        """REFER progress: 202 is only "accepted"; the final NOTIFY tells how the new call went.
+        The subscription is ended before our leg is: a NOTIFY arriving for a finished call would
+        reach whatever call reuses its pjsua id."""
         code = data["code"]
         if code >= 300:
+            data["prm"].cont = False
             self._transfer_failed(box, box.human, f"{code} {data['reason']}")
-        elif code >= 200:
+        elif data["final"] and code >= 200:
+            data["prm"].cont = False
             self.report(
                 {"type": "transfer_done", "call": box.meta.key, "human": box.human, "mode": "blind"}
             )
             box.bridged = True  # the caller is the PBX's now
             if box.session is not None:
                 self.pool.submit(box.session.on_transfer, True, box.human, "blind")
-            box.call.end()
+            self.ep.call_later(0.1, box.call.end)
 
     # -- warm transfer ----------------------------------------------------------------------
 
@@ -442,7 +433,7 @@ class Switchboard:
         c = box.consult
         if c is not None and c.state in ("null", "calling", "early", "connecting"):
             box.consult = None  # first: its "disconnected" is not a failure of its own
-            self._linger(c)
+            self.ep.bury(c)
             c.end()
             self._transfer_failed(
                 box, box.human, f"no answer in {time.monotonic() - started:.0f} s"

@@ -50,7 +50,9 @@ class Kamailio:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        log = open(self.dir / "kamailio.log", "ab")  # noqa: SIM115 (kept by the process)
+        logfile = self.dir / "kamailio.log"
+        offset = logfile.stat().st_size if logfile.exists() else 0
+        log = open(logfile, "ab")  # noqa: SIM115 (kept by the process)
         self.proc = subprocess.Popen(
             [self.binary, "-f", str(self.cfg), "-P", str(self.dir / "k.pid"), "-w", str(self.dir),
              "-DD", "-E"],
@@ -58,7 +60,7 @@ class Kamailio:
         )  # fmt: skip
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            if "INFO: <core>" in (self.dir / "kamailio.log").read_text(errors="replace"):
+            if b"INFO: <core>" in logfile.read_bytes()[offset:]:
                 time.sleep(0.3)
                 return
             if self.proc.poll() is not None:
@@ -69,7 +71,11 @@ class Kamailio:
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
-            self.proc.wait(10)
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:  # kamailio sometimes lingers on SIGTERM
+                self.proc.kill()
+                self.proc.wait(5)
         self.proc = None
 
     @property
@@ -102,6 +108,8 @@ class Proc:
                 ev = json.loads(line)
             except json.JSONDecodeError:
                 ev = {"type": "stdout_not_json", "line": line}
+            with open(self.log.with_suffix(".jsonl"), "a") as f:
+                f.write(line + "\n")
             with self._cv:
                 self.events.append(ev)
                 self._cv.notify_all()
