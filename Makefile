@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 .PHONY: run test setup models lint unit bench clean
 
 run: setup
-	$(VENV)/bin/voicebox chat
+	$(VENV)/bin/voicebox run
 
 test: setup lint
 	$(VENV)/bin/voicebox models install vosk-ko

@@ -22,6 +22,7 @@ from appliance.audio.pcm import Samples, split_frames
 from appliance.call import CallLoop
 from appliance.config import Config
 from appliance.engine import Engine
+from appliance.errors import SipError
 from appliance.sip.endpoint import SipEndpoint
 from appliance.sip.switchboard import CallMeta, Switchboard
 from appliance.speech.voices import SpeechModels
@@ -31,6 +32,7 @@ _LOGGER = logging.getLogger(__name__)
 Report = Callable[[dict[str, Any]], None]
 HUMAN_TOOL = "transfer_to_human"
 HOLD_EVERY_S = 7.0
+PJSUA_MAX_CALLS = 4  # what the pjsua2-python wheel is compiled with (FACTS)
 
 
 class BoxSession:
@@ -199,7 +201,7 @@ class Daemon:
             transports=list(sip.transports),
             clock_rate=cfg.speech.line_rate,
             codecs=list(sip.codecs),
-            max_calls=sip.max_calls,
+            max_calls=PJSUA_MAX_CALLS,  # the switchboard applies sip.max_calls and its overflow
             tls_cert=sip.tls_cert,
             tls_key=sip.tls_key,
         )
@@ -220,8 +222,17 @@ class Daemon:
         return s
 
     def start(self) -> None:
-        sys.setswitchinterval(0.001)  # media callbacks wait less for the GIL (FACTS)
-        self.ep.start()
+        sys.setswitchinterval(0.0005)  # media callbacks wait less for the GIL (FACTS)
+        try:
+            self.ep.start()
+        except SipError as err:
+            if not self.cfg.sip.peer_mode or self.ep.port == 0:
+                raise
+            # peer mode on a machine where the port is taken (another SIP service): any port
+            _LOGGER.warning("SIP port %d unavailable (%s); using a free port", self.ep.port, err)
+            self.ep.port = 0
+            self.ep.listening.clear()
+            self.ep.start()
         self.ep.on_stop.append(self.board.stop)
         self.ep.run(self.board.start)
         host, port = self.ep.address(self.cfg.sip.transports[0])

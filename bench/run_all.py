@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHES = ["bench_profile_switch.py", "bench_routing.py", "bench_voice.py"]
+BENCHES = ["bench_profile_switch.py", "bench_routing.py", "bench_voice.py", "bench_sip.py"]
 
 
 def main() -> int:

@@ -121,6 +121,9 @@ class SipEndpoint:
     # -- lifecycle --------------------------------------------------------------------------
 
     def start(self, timeout: float = 15.0) -> None:
+        self._ready.clear()
+        self._stopped.clear()
+        self._failed = None
         self._thread = threading.Thread(target=self._main, name="sip", daemon=True)
         self._thread.start()
         if not self._ready.wait(timeout):
@@ -179,7 +182,22 @@ class SipEndpoint:
         cfg.medConfig.channelCount = 1
         cfg.medConfig.noVad = True
         cfg.medConfig.ecTailLen = 0
-        ep.libInit(cfg)
+        try:
+            ep.libInit(cfg)
+            self._transports(ep)
+            ep.libStart()
+        except Exception:
+            ep.libDestroy()  # a second try in this process needs a fresh library
+            raise
+        ep.audDevManager().setNullDev()
+        self._set_codecs(ep)
+        self.ep = ep
+        _LOGGER.info(
+            "SIP listening on %s",
+            ", ".join(f"{x.transport}:{x.host}:{x.port}" for x in self.listening),
+        )
+
+    def _transports(self, ep: Any) -> None:
         for name in self.transport_names:
             tcfg = pj.TransportConfig()
             tcfg.port = self.port
@@ -192,14 +210,6 @@ class SipEndpoint:
             info = ep.transportGetInfo(tid)
             host, _, port = str(info.localName).rpartition(":")
             self.listening.append(Listening(name, tid, host, int(port)))
-        ep.libStart()
-        ep.audDevManager().setNullDev()
-        self._set_codecs(ep)
-        self.ep = ep
-        _LOGGER.info(
-            "SIP listening on %s",
-            ", ".join(f"{x.transport}:{x.host}:{x.port}" for x in self.listening),
-        )
 
     def _set_codecs(self, ep: Any) -> None:
         wanted = [CODEC_IDS[c] for c in self.codecs]

@@ -8,6 +8,8 @@ not assumed.
 from __future__ import annotations
 
 import logging
+import os
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -20,6 +22,24 @@ from appliance.audio.pcm import Samples, frame_len, to_bytes
 _LOGGER = logging.getLogger(__name__)
 FRAME_S = 0.020
 LATE_S = 0.040  # a callback this far behind the previous one means a missed 20 ms tick
+
+
+_RAISED: set[int] = set()
+
+
+def raise_priority() -> None:
+    """Give the calling media thread SCHED_FIFO when allowed (root or CAP_SYS_NICE): with the
+    LLM's threads busy on every core, the 20 ms clock otherwise waits for a time slice. Once per
+    thread; without the right it stays as it is."""
+    ident = threading.get_ident()
+    if ident in _RAISED:
+        return
+    _RAISED.add(ident)
+    try:
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(10))
+        _LOGGER.info("media thread %d runs SCHED_FIFO", threading.get_native_id())
+    except (PermissionError, OSError, AttributeError) as err:
+        _LOGGER.info("media thread keeps normal priority (%s)", err)
 
 
 class FrameClock:
@@ -83,6 +103,8 @@ class LinePort(pj.AudioMediaPort):  # type: ignore[misc]
         self.createPort(name, fmt)
 
     def onFrameReceived(self, frame: Any) -> None:
+        if self.rx.count == 0:
+            raise_priority()
         self.rx.tick()
         try:
             if frame.type == pj.PJMEDIA_FRAME_TYPE_AUDIO and frame.size > 0:
@@ -98,6 +120,8 @@ class LinePort(pj.AudioMediaPort):  # type: ignore[misc]
                 _LOGGER.exception("inbound frame failed")
 
     def onFrameRequested(self, frame: Any) -> None:
+        if self.tx.count == 0:
+            raise_priority()
         self.tx.tick()
         try:
             data = to_bytes(self.next_frame())

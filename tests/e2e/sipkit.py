@@ -225,6 +225,7 @@ class Wavs:
     def __init__(self, speech: Any, folder: Path) -> None:
         self.tts = speech.voice(Voice())
         self.folder = folder
+        self.spans: dict[str, list[tuple[int, int]]] = {}  # file name -> caller speech (ms)
 
     def script(self, name: str, parts: list[tuple[int, str]], tail_ms: int = 1000) -> Path:
         """`parts`: (pause before in ms, text) in order; the WAV is at 8 kHz."""
@@ -236,6 +237,7 @@ class Wavs:
                 s.say(piper(self.tts, text), text)
         s.pause(tail_ms)
         write_wav(path, s.audio, s.rate)
+        self.spans[path.name] = list(s.spans_ms)
         return path
 
 
@@ -251,3 +253,14 @@ def silence_wav(folder: Path, seconds: float) -> Path:
     path = folder / f"silence{seconds}.wav"
     write_wav(path, np.zeros(int(8000 * seconds), np.float32), 8000)
     return path
+
+
+def turn_latencies(said: list[tuple[int, int]], heard: list[list[int]]) -> list[int]:
+    """For each caller utterance, ms from its end to the first box audio the caller heard after
+    it (both on the call's 20 ms media clock, from the answer)."""
+    out = []
+    for _, end in said:
+        onset = next((h[0] for h in heard if h[0] >= end), None)
+        if onset is not None:
+            out.append(onset - end)
+    return out

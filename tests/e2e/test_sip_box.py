@@ -5,6 +5,7 @@ people's phones (`voicebox extension`) as separate processes. Heard audio is tra
 from __future__ import annotations
 
 import re
+import socket
 import sqlite3
 import time
 from pathlib import Path
@@ -153,3 +154,24 @@ def test_warm_transfer_nobody_answers_returns_the_caller_to_the_assistant(
     heard = transcribe(speech_models, rec).lower()
     assert "technician on call" in heard and "couldn't reach" in heard, heard
     assert not box.of("transfer_done", mark)
+
+
+def test_malformed_sip_does_not_hurt_the_box(
+    box: Proc, kamailio: Kamailio, wavs: Wavs, sipdir: Path
+) -> None:
+    port = int(next(e for e in box.of("ready"))["address"].rsplit(":", 1)[1])
+    junk = [
+        b"INVITE garbage\r\n\r\n",
+        b"\x00\xff" * 700,
+        b"INVITE sip:100@127.0.0.1 SIP/2.0\r\nVia: nonsense\r\nContent-Length: 99999\r\n\r\nv=0",
+    ]
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        for data in junk:
+            s.sendto(data, ("127.0.0.1", port))
+    time.sleep(1)
+    assert box.proc.poll() is None
+    rc, events = call(
+        f"sip:100@{kamailio.host}", wavs.script("junk", [(500, "")], 500), sipdir / "junk.wav",
+        "--tail", "0",
+    )  # fmt: skip
+    assert rc == 0 and any(e["type"] == "connected" for e in events)

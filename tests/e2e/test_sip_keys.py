@@ -3,11 +3,24 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
 import time
 from pathlib import Path
 
 import pytest
-from sipkit import Kamailio, Proc, box_config, call, silence_wav, start_box, start_call
+import yaml
+from sipkit import (
+    ROOT,
+    VOICEBOX,
+    Kamailio,
+    Proc,
+    box_config,
+    call,
+    silence_wav,
+    start_box,
+    start_call,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -94,3 +107,31 @@ def test_wrong_password_is_a_clear_state_without_a_crash_loop(
         assert "not-the-password" not in box.log.read_text(errors="replace")
     finally:
         box.stop()
+
+
+def test_outbound_call_led_by_an_assistant(
+    kamailio: Kamailio, reception: Proc, sipdir: Path
+) -> None:
+    """`voicebox call URI --assistant NAME`: the box calls reception, scheduling speaks first,
+    and with nobody answering back it says goodbye and hangs up."""
+    cfg = box_config(sipdir / "outbound.yaml", None)
+    data = yaml.safe_load(cfg.read_text())
+    data["speech"] = {"reprompt_after_s": 2.0, "hangup_after_s": 4.0}
+    cfg.write_text(yaml.safe_dump(data))
+    ext_mark = reception.mark()
+    done = subprocess.run(
+        [VOICEBOX, "call", f"sip:200@{kamailio.host}", "--assistant", "scheduling",
+         "--config", str(cfg), "--llm", "smollm2-135m", "--no-store", "--json"],
+        capture_output=True, text=True, timeout=180, cwd=ROOT,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    events = [json.loads(line) for line in done.stdout.splitlines()]
+    kinds = [e["type"] for e in events]
+    assert kinds[0] == "ready" and "call_dialing" in kinds and "call_connected" in kinds
+    start = next(e for e in events if e["type"] == "call_start")
+    assert start["assistant"] == "scheduling"
+    spoken = [e["kind"] for e in events if e["type"] == "audio_start"]
+    assert spoken[0] == "greeting" and "phrase" in spoken  # greeting, reprompt, goodbye
+    assert next(e for e in events if e["type"] == "call_end")["reason"] == "silence"
+    answered = reception.wait_for(lambda e: e["type"] == "call_done", 10, since=ext_mark)
+    assert answered["heard_ms"] and answered["heard_ms"][0][0] < 1000, answered
