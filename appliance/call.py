@@ -35,6 +35,7 @@ from appliance.speech.voices import SpeechModels
 
 _LOGGER = logging.getLogger(__name__)
 Sink = Callable[[dict[str, Any]], None]
+FILLER_REPEAT_MS = 4000  # later "one moment" lines of a long wait
 FORWARDED = frozenset({"routing", "handoff", "slots", "reply", "cut_off"})  # conversation events
 
 
@@ -100,6 +101,7 @@ class CallLoop:
         self._spec: tuple[int, Transcript] | None = None
         self._carry: Transcript | None = None  # an utterance the caller went on from
         self._waiting_since: int | None = None  # call time the current turn was accepted
+        self._fillers = 0  # "one moment" lines said in this turn
         self._heard_turns: set[int] = set()
         self._pause_key = 0
         self._silence_ms = 0
@@ -255,11 +257,15 @@ class CallLoop:
 
     def _silence_tick(self) -> None:
         since = self._waiting_since
-        if since is not None and self.t_ms - since >= self.sp.filler_after_ms:
-            self._waiting_since = None  # once per turn: no dead air while the brain works
+        wait_ms = self.sp.filler_after_ms if self._fillers == 0 else FILLER_REPEAT_MS
+        if since is not None and self.t_ms - since >= wait_ms:
+            # no dead air while the brain works: "one moment" after filler_after_ms of silence
+            # (counted from the end of an announcement too), again every few seconds
+            self._waiting_since = self.t_ms
             with self._lock:
                 mouth_idle = self._speaking_jobs == 0  # else the first words are being made
             if mouth_idle and not self.playout.playing:
+                self._fillers += 1
                 self._emit("filler", waited_ms=self.t_ms - since)
                 self._say(self.sp.one_moment, "phrase", self.conv.turn)
         if self.busy or self.playout.playing or self.hold:
@@ -340,6 +346,7 @@ class CallLoop:
         turn = self.conv.turn + 1
         splitter = SentenceSplitter()
         self._waiting_since = self.t_ms
+        self._fillers = 0
 
         def on_announce(text: str) -> None:
             self._say(text, "announcement", turn, gen=gen)
@@ -416,7 +423,13 @@ class CallLoop:
     # -- events -----------------------------------------------------------------------------
 
     def _on_segment(self, seg: Segment) -> None:
-        self._waiting_since = None  # the caller hears something
+        if self._waiting_since is not None and (
+            seg.kind == "announcement" or (seg.kind == "phrase" and seg.text == self.sp.one_moment)
+        ):
+            # still no answer: the silence after this audio counts towards the next "one moment"
+            self._waiting_since = self.t_ms + len(seg.audio) * 1000 // self.rate
+        else:
+            self._waiting_since = None  # the caller hears the answer
         self._emit(
             "audio_start", kind=seg.kind, assistant=seg.assistant, turn=seg.turn, text=seg.text
         )

@@ -28,7 +28,7 @@ def _printer(as_json: bool) -> Any:
     return show
 
 
-def _wait_signal(done: threading.Event) -> None:
+def wait_signal(done: threading.Event) -> None:
     """Block until `done` or SIGINT/SIGTERM."""
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: done.set())
@@ -83,7 +83,7 @@ def cmd_call(args: argparse.Namespace) -> int:
     )
     headers = dict(h.split("=", 1) for h in args.header or [])
     phone.dial(args.uri, headers)
-    _wait_signal(phone.done)
+    wait_signal(phone.done)
     if not phone.done.is_set():
         ep.run(lambda: phone.hangup("interrupted"))
         phone.done.wait(5)
@@ -119,7 +119,7 @@ def cmd_extension(args: argparse.Namespace) -> int:
     )
     phone.answer_calls()
     stop = threading.Event()
-    _wait_signal(stop)
+    wait_signal(stop)
     phone.close()
     ep.stop()
     return 0

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import signal
 import sys
 import threading
 import time
@@ -20,6 +19,7 @@ import numpy as np
 
 from appliance.audio.pcm import Samples, split_frames
 from appliance.call import CallLoop
+from appliance.cli_sip import wait_signal
 from appliance.config import Config
 from appliance.engine import Engine
 from appliance.errors import SipError
@@ -275,13 +275,6 @@ def _team(args: argparse.Namespace) -> tuple[Engine, SpeechModels]:
     return engine, speech
 
 
-def _wait(done: threading.Event) -> None:
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: done.set())
-    while not done.wait(0.2):
-        pass
-
-
 def run_daemon(args: argparse.Namespace) -> int:
     print("loading the team (models, profile prefixes, voices)...", file=sys.stderr, flush=True)
     engine, speech = _team(args)
@@ -290,7 +283,7 @@ def run_daemon(args: argparse.Namespace) -> int:
     if not args.json:
         mode = "peer mode (no PBX)" if engine.cfg.sip.peer_mode else "registering"
         print(f"voicebox is answering: call {d.address}  [{mode}]; Ctrl-C stops", flush=True)
-    _wait(threading.Event())
+    wait_signal(threading.Event())
     d.stop()
     engine.close()
     return 0
@@ -314,7 +307,7 @@ def outbound_call(args: argparse.Namespace) -> int:
     session.loop.sink = sink
     meta.key = d.board.dial(args.uri, args.assistant, session)
     d.sessions[meta.key] = session
-    _wait(done)
+    wait_signal(done)
     d.board.hangup(meta.key)
     time.sleep(0.5)
     d.stop()

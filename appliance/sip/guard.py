@@ -50,6 +50,10 @@ class CallerGuard:
         for acc in sip.accounts:
             self.registrars |= resolve(acc.host)
 
+    def trust_local(self, hosts: list[str]) -> None:
+        """The box's own addresses (a caller on the box itself, e.g. `voicebox call`)."""
+        self.registrars |= set(hosts)
+
     def allowed(self, address: str) -> bool:
         ip_text = source_ip(address)
         if ip_text in self.registrars:

@@ -109,6 +109,7 @@ class Switchboard:
 
     def start(self) -> None:
         host, port = self.ep.address()
+        self.guard.trust_local([x.host for x in self.ep.listening])
         self.local = SipAccountObj(self._on_account)
         self.local.create(
             account_config(None, local_uri=f"sip:voicebox@{host}:{port}", transport_id=-1)

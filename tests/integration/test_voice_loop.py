@@ -196,3 +196,32 @@ def test_a_slow_turn_gets_a_one_moment_instead_of_dead_air(
     reply = first(result, "audio_start", kind="reply")
     assert moment["t_ms"] <= reply["t_ms"]
     assert len([e for e in result.events if e["type"] == "filler"]) == 1
+
+
+def test_a_long_wait_after_an_announcement_keeps_the_caller_company(
+    smol_engine: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Four calls on two cores can keep the target's reply waiting for seconds after the
+    handoff announcement: "one moment" follows the announcement, then again every 4 s."""
+    cfg = load_config()
+    cfg.speech.filler_after_ms = 500
+    speech = SpeechModels(cfg)
+    real_stream = smol_engine.stream_reply
+
+    def slow_stream(*args: Any, **kw: Any) -> Iterator[str]:
+        time.sleep(8.0)
+        yield from real_stream(*args, **kw)
+
+    monkeypatch.setattr(smol_engine, "stream_reply", slow_stream)
+    script = CallerScript().pause(GREETING_MS)
+    script.say(say(speech, "I'd like to book an appointment for Tuesday."), "").pause(14000)
+    result = call(smol_engine, speech, script)
+    announce = first(result, "audio_start", kind="announcement")
+    reply = first(result, "audio_start", kind="reply")
+    moments = [
+        e for e in result.events
+        if e["type"] == "audio_start" and e["text"] == cfg.speech.one_moment
+    ]  # fmt: skip
+    assert len(moments) >= 2, [e["type"] for e in result.events]
+    assert announce["t_ms"] < moments[0]["t_ms"] < moments[1]["t_ms"] < reply["t_ms"]
+    assert moments[1]["t_ms"] - moments[0]["t_ms"] >= 4000
