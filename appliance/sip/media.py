@@ -50,6 +50,7 @@ class FrameClock:
         self.last = 0.0
         self.gaps_ms: list[float] = []
         self.late = 0
+        self.late_at: list[tuple[int, float]] = []  # (frame index, gap ms) of the first few
 
     def tick(self) -> None:
         now = time.perf_counter()
@@ -58,10 +59,12 @@ class FrameClock:
             self.gaps_ms.append(gap * 1000)
             if gap > LATE_S:
                 self.late += 1
+                if len(self.late_at) < 10:
+                    self.late_at.append((self.count, round(gap * 1000, 1)))
         self.last = now
         self.count += 1
 
-    def summary(self) -> dict[str, float]:
+    def summary(self) -> dict[str, Any]:
         g = np.array(self.gaps_ms or [0.0])
         return {
             "frames": self.count,
@@ -69,6 +72,7 @@ class FrameClock:
             "gap_p50_ms": round(float(np.percentile(g, 50)), 2),
             "gap_p99_ms": round(float(np.percentile(g, 99)), 2),
             "gap_max_ms": round(float(g.max()), 2),
+            "late_at": self.late_at,
         }
 
 

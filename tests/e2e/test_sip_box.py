@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sipkit import GREETING_MS, Kamailio, Proc, Wavs, call, transcribe
+from sipkit import GREETING_MS, Kamailio, Proc, Wavs, call, check_media, transcribe
 
 pytestmark = [pytest.mark.e2e, pytest.mark.llm15]
 
@@ -62,10 +62,7 @@ def test_registered_box_answers_and_hands_off_to_scheduling(
         "SELECT text FROM turns WHERE conversation_id=? AND role='caller'", (conv_id,)
     ).fetchall()
     assert "appointment" in said[0][0].lower()
-    ended = box.of("call_ended", mark)[0]
-    media = ended["stats"]["media"]
-    assert media["rx"]["late"] == 0 and media["tx"]["late"] == 0 and media["errors"] == 0
-    assert ended["stats"]["rtp"]["rx_lost"] == 0
+    check_media(box.of("call_ended", mark)[0])
 
 
 def test_caller_hanging_up_mid_reply_ends_the_call_cleanly(

@@ -6,7 +6,16 @@ import statistics
 from pathlib import Path
 
 import pytest
-from sipkit import GREETING_MS, Kamailio, Proc, Wavs, call, start_call, turn_latencies
+from sipkit import (
+    GREETING_MS,
+    Kamailio,
+    Proc,
+    Wavs,
+    call,
+    check_media,
+    start_call,
+    turn_latencies,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.llm15]
 LINES = [
@@ -51,10 +60,8 @@ def test_four_speaking_calls_lose_no_frames_and_a_fifth_gets_busy(
     ]
     assert len(ended) == 4
     for e in ended:
-        media = e["stats"]["media"]
-        assert media["rx"]["late"] == 0 and media["tx"]["late"] == 0, media
-        assert media["errors"] == 0 and e["stats"]["rtp"]["rx_lost"] == 0, e["stats"]
-        assert media["rx"]["frames"] >= 50 * 20  # ~20 s of call, every 20 ms frame delivered
+        check_media(e)
+        assert e["duration_s"] >= 19  # the whole caller WAV was played
     answered = {
         e["call"] for e in box.of("audio_start", mark) if e["kind"] in ("reply", "announcement")
     }

@@ -1,0 +1,49 @@
+"""What the switchboard keeps per conversation: its legs, its session, its state."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from appliance.audio.pcm import Samples
+from appliance.sip.calls import SipCall
+from appliance.sip.media import LinePort
+
+Report = Callable[[dict[str, Any]], None]
+LIVE = ("null", "calling", "incoming", "early", "connecting", "confirmed")
+
+
+class Session(Protocol):
+    """The daemon's side of one call."""
+
+    def on_frame(self, frame: Samples) -> None: ...
+    def next_frame(self) -> Samples: ...
+    def on_connected(self) -> None: ...
+    def on_dtmf(self, digit: str) -> None: ...
+    def on_ended(self, reason: str) -> None: ...
+    def on_transfer(self, ok: bool, human: str, detail: str) -> None: ...
+
+
+@dataclass
+class CallMeta:
+    key: str
+    assistant: str
+    caller: str
+    source: str
+    direction: str  # in | out
+
+
+@dataclass
+class Box:
+    """One conversation's legs: the caller's, and a consultation leg during a warm transfer."""
+
+    meta: CallMeta
+    call: SipCall
+    session: Session | None = None
+    port: LinePort | None = None
+    consult: SipCall | None = None
+    consult_port: LinePort | None = None
+    human: str = ""
+    bridged: bool = False
+    stats: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,188 @@
+"""Transfers to people: blind (REFER) and warm (call the person, brief them with a short clip,
+then bridge the two calls). A mixin of the switchboard; everything runs on the SIP thread."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+
+from appliance.audio.pcm import Samples
+from appliance.config import Config
+from appliance.config_sip import Sip, SipAccount
+from appliance.sip.calls import SipCall, op
+from appliance.sip.endpoint import SipEndpoint
+from appliance.sip.legs import Box, Report
+from appliance.sip.media import LinePort
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class _Player:
+    """Frames of a fixed clip for a consultation leg; calls `done` once when they run out."""
+
+    def __init__(self, frames: list[Samples], silence: Samples, done: Callable[[], None]):
+        self.frames, self.silence, self.done, self.i = frames, silence, done, 0
+
+    def next(self) -> Samples:
+        self.i += 1
+        if self.i <= len(self.frames):
+            return self.frames[self.i - 1]
+        if self.i == len(self.frames) + 1:
+            self.done()
+        return self.silence
+
+    def heard(self, frame: Samples) -> None:
+        pass
+
+
+class TransferDesk:
+    """The transfer half of the switchboard (see Switchboard for the attributes it shares)."""
+
+    ep: SipEndpoint
+    cfg: Config
+    sip: Sip
+    boxes: dict[str, Box]
+    report: Report
+    pool: ThreadPoolExecutor
+
+    def _on_call(self, kind: str, data: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def _retire(self, box: Box) -> None:
+        raise NotImplementedError
+
+    def human_uri(self, name: str) -> str:
+        """The SIP URI of a configured human extension ("" when there is no way to reach it)."""
+        humans = self.cfg.team.human_extensions
+        ext = next((h for h in humans if h.name == name), humans[0] if humans else None)
+        if ext is None:
+            return ""
+        if "@" in ext.extension:
+            return ext.extension if ext.extension.startswith("sip") else f"sip:{ext.extension}"
+        acc: SipAccount | None = self.sip.accounts[0] if self.sip.accounts else None
+        return f"sip:{ext.extension}@{acc.registrar}" if acc else ""
+
+    def transfer(self, key: str, human: str, summary: str, clip: list[Samples]) -> None:
+        """Hand the caller to a configured person: blind (REFER) or warm (call, brief, connect).
+        `clip` is what the person hears before the caller is connected (warm only)."""
+
+        def go() -> None:
+            box = self.boxes.get(key)
+            if box is None or box.session is None:
+                return
+            uri = self.human_uri(human)
+            if not uri:
+                self._transfer_failed(box, human, "no way to reach that extension")
+                return
+            box.human = human
+            self.report(
+                {
+                    "type": "transfer_start",
+                    "call": key,
+                    "human": human,
+                    "uri": uri,
+                    "mode": self.sip.transfer,
+                }
+            )
+            if self.sip.transfer == "blind":
+                box.call.xfer(uri, op())
+                return
+            self._warm(box, uri, summary, clip)
+
+        self.ep.call_soon(go)
+
+    def _transfer_failed(self, box: Box, human: str, why: str) -> None:
+        self.report(
+            {"type": "transfer_failed", "call": box.meta.key, "human": human, "reason": why}
+        )
+        if box.session is not None:
+            self.pool.submit(box.session.on_transfer, False, human, why)
+
+    def _on_blind_status(self, box: Box, data: dict[str, Any]) -> None:
+        """REFER progress: 202 is only "accepted"; the final NOTIFY tells how the new call went.
+        The subscription is ended before our leg is: a NOTIFY arriving for a finished call would
+        reach whatever call reuses its pjsua id."""
+        code = data["code"]
+        if code >= 300:
+            data["prm"].cont = False
+            self._transfer_failed(box, box.human, f"{code} {data['reason']}")
+        elif data["final"] and code >= 200:
+            data["prm"].cont = False
+            self.report(
+                {"type": "transfer_done", "call": box.meta.key, "human": box.human, "mode": "blind"}
+            )
+            box.bridged = True  # the caller is the PBX's now
+            if box.session is not None:
+                self.pool.submit(box.session.on_transfer, True, box.human, "blind")
+            self.ep.call_later(0.1, box.call.end)
+
+    # -- warm transfer ----------------------------------------------------------------------
+
+    def _warm(self, box: Box, uri: str, summary: str, clip: list[Samples]) -> None:
+        headers = {self.sip.summary_header: summary[:200]} if self.sip.summary_header else {}
+        consult = SipCall(box.call.acc, handler=self._on_call)
+        consult.tag = box.meta.key
+        box.consult = consult
+        box.stats["consult_clip"] = clip
+        try:
+            consult.makeCall(uri, op(headers=headers))
+        except Exception as err:
+            box.consult = None
+            self._transfer_failed(box, box.human, f"cannot call {uri}: {err}")
+            return
+        started = time.monotonic()
+        self.ep.call_later(self.sip.warm_timeout_s, lambda: self._warm_timeout(box, started))
+
+    def _warm_timeout(self, box: Box, started: float) -> None:
+        c = box.consult
+        if c is not None and c.state in ("null", "calling", "early", "connecting"):
+            box.consult = None  # first: its "disconnected" is not a failure of its own
+            self.ep.bury(c)
+            c.end()
+            self._transfer_failed(
+                box, box.human, f"no answer in {time.monotonic() - started:.0f} s"
+            )
+
+    def _on_consult(self, box: Box, kind: str, data: dict[str, Any]) -> None:
+        consult = data["call"]
+        if kind == "media" and data["active"] and box.consult_port is None:
+            clip = box.stats.pop("consult_clip", [])
+            silence = np.zeros(self.ep.clock_rate // 50, dtype=np.float32)
+            player = _Player(clip, silence, lambda: self.ep.call_soon(lambda: self._connect(box)))
+            box.consult_port = LinePort(
+                f"{box.meta.key}x", self.ep.clock_rate, player.heard, player.next
+            )
+            consult.connect(box.consult_port)
+        elif kind == "state" and data["state"] == "disconnected":
+            if box.bridged:  # the person hung up: so does the caller's leg
+                self.report(
+                    {
+                        "type": "call_ended",
+                        "call": box.meta.key,
+                        "leg": "human",
+                        "code": data["code"],
+                        "reason": data["reason"],
+                    }
+                )
+                box.call.end()
+            elif box.consult is consult:
+                box.consult = None
+                box.consult_port = None
+                self._transfer_failed(box, box.human, f"{data['code']} {data['reason']}")
+            self._retire(box)
+
+    def _connect(self, box: Box) -> None:
+        if box.consult is None or box.consult.state != "confirmed" or box.call.state != "confirmed":
+            return
+        box.call.bridge(box.consult)
+        box.bridged = True
+        self.report(
+            {"type": "transfer_done", "call": box.meta.key, "human": box.human, "mode": "warm"}
+        )
+        if box.session is not None:
+            self.pool.submit(box.session.on_transfer, True, box.human, "warm")
