@@ -46,17 +46,17 @@ class CallerGuard:
         if sip.peer_mode and not allow:
             allow = list(PEER_DEFAULT)
         self.networks: list[Network] = [ipaddress.ip_network(a, strict=False) for a in allow]
-        self.registrars: set[str] = set()
+        self.trusted: set[str] = set()
         for acc in sip.accounts:
-            self.registrars |= resolve(acc.host)
+            self.trusted |= resolve(acc.host)
 
     def trust_local(self, hosts: list[str]) -> None:
         """The box's own addresses (a caller on the box itself, e.g. `voicebox call`)."""
-        self.registrars |= set(hosts)
+        self.trusted |= set(hosts)
 
     def allowed(self, address: str) -> bool:
         ip_text = source_ip(address)
-        if ip_text in self.registrars:
+        if ip_text in self.trusted:
             return True
         try:
             ip = ipaddress.ip_address(ip_text)

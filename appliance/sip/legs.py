@@ -46,4 +46,5 @@ class Box:
     consult_port: LinePort | None = None
     human: str = ""
     bridged: bool = False
-    stats: dict[str, Any] = field(default_factory=dict)
+    stats: dict[str, Any] = field(default_factory=dict)  # reported with call_ended
+    clip: list[Samples] = field(default_factory=list)  # the person's briefing (warm transfer)

@@ -128,7 +128,7 @@ class TransferDesk:
         consult = SipCall(box.call.acc, handler=self._on_call)
         consult.tag = box.meta.key
         box.consult = consult
-        box.stats["consult_clip"] = clip
+        box.clip = clip
         try:
             consult.makeCall(uri, op(headers=headers))
         except Exception as err:
@@ -151,7 +151,7 @@ class TransferDesk:
     def _on_consult(self, box: Box, kind: str, data: dict[str, Any]) -> None:
         consult = data["call"]
         if kind == "media" and data["active"] and box.consult_port is None:
-            clip = box.stats.pop("consult_clip", [])
+            clip, box.clip = box.clip, []
             silence = np.zeros(self.ep.clock_rate // 50, dtype=np.float32)
             player = _Player(clip, silence, lambda: self.ep.call_soon(lambda: self._connect(box)))
             box.consult_port = LinePort(

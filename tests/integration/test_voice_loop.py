@@ -173,6 +173,17 @@ def test_coughs_hiss_and_clicks_do_not_make_turns(
     assert not [e for e in result.events if e["type"] == "reply" and e["turn"] > 0]
 
 
+def slow_brain(engine: Any, monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
+    """Replies start `seconds` late (as under the load of other calls)."""
+    real_stream = engine.stream_reply
+
+    def slow_stream(*args: Any, **kw: Any) -> Iterator[str]:
+        time.sleep(seconds)
+        yield from real_stream(*args, **kw)
+
+    monkeypatch.setattr(engine, "stream_reply", slow_stream)
+
+
 def test_a_slow_turn_gets_a_one_moment_instead_of_dead_air(
     smol_engine: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -180,13 +191,7 @@ def test_a_slow_turn_gets_a_one_moment_instead_of_dead_air(
     cfg = load_config()
     cfg.speech.filler_after_ms = 500
     speech = SpeechModels(cfg)
-    real_stream = smol_engine.stream_reply
-
-    def slow_stream(*args: Any, **kw: Any) -> Iterator[str]:
-        time.sleep(1.5)
-        yield from real_stream(*args, **kw)
-
-    monkeypatch.setattr(smol_engine, "stream_reply", slow_stream)
+    slow_brain(smol_engine, monkeypatch, 1.5)
     script = CallerScript().pause(GREETING_MS)
     script.say(say(speech, "What does your company actually do?"), "").pause(6000)
     result = call(smol_engine, speech, script)
@@ -206,13 +211,7 @@ def test_a_long_wait_after_an_announcement_keeps_the_caller_company(
     cfg = load_config()
     cfg.speech.filler_after_ms = 500
     speech = SpeechModels(cfg)
-    real_stream = smol_engine.stream_reply
-
-    def slow_stream(*args: Any, **kw: Any) -> Iterator[str]:
-        time.sleep(8.0)
-        yield from real_stream(*args, **kw)
-
-    monkeypatch.setattr(smol_engine, "stream_reply", slow_stream)
+    slow_brain(smol_engine, monkeypatch, 8.0)
     script = CallerScript().pause(GREETING_MS)
     script.say(say(speech, "I'd like to book an appointment for Tuesday."), "").pause(14000)
     result = call(smol_engine, speech, script)
