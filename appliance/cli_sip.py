@@ -144,8 +144,17 @@ def add_parsers(sub: Any, engine_opts: Any) -> None:
 
     sp = sub.add_parser("run", help="the appliance: register, answer calls, run the team")
     engine_opts(sp)
+    for action in sp._actions:
+        if action.dest == "config":
+            action.help = (
+                "config file or template (default: the box's file, $VOICEBOX_CONFIG or "
+                "/etc/voicebox/voicebox.yaml or var/voicebox.yaml, if it exists; else starter)"
+            )
     sp.add_argument("--port", type=int, help="SIP port (default: the config's sip.port)")
     sp.add_argument("--json", action="store_true", help="one JSON object per event on stdout")
+    sp.add_argument(
+        "--control", help="control socket for the TUI (default: var/control.sock on a checkout)"
+    )
     sp.set_defaults(func=cmd_run)
 
     sp = sub.add_parser("call", help="place a call: a test caller (--wav) or an assistant")

@@ -1,6 +1,9 @@
 """`voicebox run`: the appliance. Wires the SIP switchboard, one conversation loop per call, the
 engine, the speech models and the store; reports every event as a dict (JSON lines with --json).
 
+A control socket (control.py) serves the live state, streams the events and reloads the config
+file: new calls get the new config, calls in progress finish on the one they started with.
+
 Also `voicebox call URI --assistant NAME`: the same machinery placing one call the assistant leads.
 """
 
@@ -9,173 +12,31 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
+import resource
 import sys
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from appliance.audio.pcm import Samples, split_frames
-from appliance.call import CallLoop
+from appliance import paths
+from appliance import reload as reloading
+from appliance.box_session import BoxSession
 from appliance.cli_sip import wait_signal
-from appliance.config import Config
+from appliance.config import TEMPLATES, Config
+from appliance.control import ControlServer, ensure_free
 from appliance.engine import Engine
 from appliance.errors import SipError
+from appliance.live_state import LiveState
 from appliance.sip.endpoint import SipEndpoint
 from appliance.sip.switchboard import CallMeta, Switchboard
 from appliance.speech.voices import SpeechModels
-from appliance.tools import human as humans
 
 _LOGGER = logging.getLogger(__name__)
 Report = Callable[[dict[str, Any]], None]
-HUMAN_TOOL = "transfer_to_human"
-HOLD_EVERY_S = 7.0
 PJSUA_MAX_CALLS = 4  # what the pjsua2-python wheel is compiled with (FACTS)
-
-
-class BoxSession:
-    """One call: a CallLoop plus the keypad, transfers to people and the hang-up rules."""
-
-    def __init__(self, daemon: Daemon, meta: CallMeta) -> None:
-        self.d = daemon
-        self.meta = meta
-        self.loop = CallLoop(
-            daemon.engine,
-            daemon.speech,
-            assistant=meta.assistant,
-            channel="sip",
-            sink=self._sink,
-            caller=meta.caller,
-        )
-        self.loop.intercept = self._intercept
-        self.digits = ""
-        self._digit_timer: threading.Timer | None = None
-        self.transferring = False
-        self.transferred = False
-
-    # -- media (clock thread) ---------------------------------------------------------------
-
-    def on_frame(self, frame: Samples) -> None:
-        self.loop.push(frame)
-
-    def next_frame(self) -> Samples:
-        return self.loop.pull()
-
-    # -- call events (worker pool) ----------------------------------------------------------
-
-    def on_connected(self) -> None:
-        self.loop.start(ears_thread=True)
-
-    def on_ended(self, reason: str) -> None:
-        self.loop.hangup(reason)
-
-    def on_dtmf(self, digit: str) -> None:
-        keys = self.d.cfg.sip.dtmf
-        if digit == keys.human_key and not self.digits:
-            self.request_human(keys.human, "keypad")
-            return
-        if digit == keys.end_key:
-            self._flush_digits()
-            return
-        self.digits += digit
-        if self._digit_timer is not None:
-            self._digit_timer.cancel()
-        self._digit_timer = threading.Timer(keys.digits_timeout_ms / 1000, self._flush_digits)
-        self._digit_timer.daemon = True
-        self._digit_timer.start()
-
-    def _flush_digits(self) -> None:
-        digits, self.digits = self.digits, ""
-        if digits:
-            self.loop.typed(digits)
-
-    def on_transfer(self, ok: bool, human: str, detail: str) -> None:
-        self.transferring = False
-        self.loop.hold = False
-        if ok:
-            self.transferred = True
-            self.loop.hangup(f"transferred to {human} ({detail})")
-            return
-        ext = humans.by_name(human, self.d.cfg.team.human_extensions)
-        who = ext.description if ext and ext.description else human
-        self.loop.say(f"Sorry, I couldn't reach {who} just now. I'm still here with you.")
-
-    # -- a person, please -------------------------------------------------------------------
-
-    def _intercept(self, text: str) -> str | None:
-        a = self.loop.conv.assistant
-        if HUMAN_TOOL not in a.tools or not humans.wants_person(text):
-            return None
-        team = self.d.cfg.team.human_extensions
-        target = humans.pick(text, team)
-        if target is None:
-            return None
-        number = humans.named_number(text)
-        self.request_human(target.name, "asked", announce=False, said=text)
-        lead = "I can only put you through to our own team. " if number else ""
-        return f"{lead}I'm connecting you to {target.description or target.name}. One moment."
-
-    def request_human(self, name: str, why: str, *, announce: bool = True, said: str = "") -> None:
-        team = self.d.cfg.team.human_extensions
-        ext = humans.by_name(name, team)
-        if ext is None or self.transferring or self.transferred:
-            if ext is None:
-                self.loop.say("Sorry, there is nobody I can transfer you to.")
-            return
-        self.transferring = True
-        self.d.report(
-            {"type": "human_requested", "call": self.meta.key, "human": ext.name, "why": why}
-        )
-        if announce:
-            self.loop.say(f"I'm connecting you to {ext.description or ext.name}. One moment.")
-        self.loop.hold = True  # no "are you still there?" while the person is being called
-        threading.Thread(
-            target=self._brief_and_transfer, args=(ext.name, said), daemon=True
-        ).start()
-        threading.Thread(target=self._hold_messages, daemon=True).start()
-
-    def _hold_messages(self) -> None:
-        """No dead air while a person is being called: a short line every few seconds."""
-        while True:
-            time.sleep(HOLD_EVERY_S)
-            if not self.transferring or self.loop.ended.is_set():
-                return
-            self.loop.say(self.d.cfg.speech.one_moment)
-
-    def _brief_and_transfer(self, name: str, said: str) -> None:
-        summary = self._summary(said)
-        clip: list[Samples] = []
-        if self.d.cfg.sip.transfer == "warm":
-            voice = self.loop.conv.assistant.voice
-            text = f"Hello, this is the voicebox assistant with a caller. {summary} Connecting now."
-            audio = self.d.speech.voice(voice).speak(
-                text, length_scale=voice.length_scale, rate=self.loop.rate
-            )
-            clip = split_frames(np.asarray(audio, dtype=np.float32), self.loop.rate)
-        self.d.board.transfer(self.meta.key, name, summary, clip)
-
-    def _summary(self, last: str = "") -> str:
-        """One or two sentences for the person taking the call: slots and the caller's words."""
-        conv = self.loop.conv
-        slots = {k: v for k, v in conv.slots.items() if v}
-        facts = ", ".join(f"{k}: {v}" for k, v in slots.items())
-        said = [ln.text for ln in conv.lines if ln.role == "caller"][-2:] + ([last] if last else [])
-        text = " ".join(said)[-200:]
-        parts = [f"Caller details: {facts}." if facts else "", f"They said: {text}" if text else ""]
-        return " ".join(p for p in parts if p) or "The caller asked for a person."
-
-    # -- events -----------------------------------------------------------------------------
-
-    def _sink(self, ev: dict[str, Any]) -> None:
-        ev["call"] = self.meta.key
-        self.d.report(ev)
-        if ev["type"] == "call_end":
-            reason = str(ev.get("reason", ""))
-            if reason != "caller hung up" and not self.transferred:
-                self.d.board.hangup(self.meta.key)  # the box ends it (silence, goodbye)
-            self.d.sessions.pop(self.meta.key, None)
 
 
 class Daemon:
@@ -187,13 +48,23 @@ class Daemon:
         report: Report,
         *,
         port: int | None = None,
+        config_file: Path | None = None,
     ) -> None:
         self.cfg = cfg
         self.engine = engine
         self.speech = speech
+        self.config_file = config_file  # None: a built-in template (no reload)
+        self.generation = 0  # config reloads so far
+        self.started = round(time.time(), 3)
+        self.address = ""
         self.sessions: dict[str, BoxSession] = {}
+        self.live = LiveState()
+        self.control: ControlServer | None = None
         self._report = report
         self._report_lock = threading.Lock()
+        self.swap_lock = threading.Lock()  # new sessions vs. a config swap
+        self._reload_lock = threading.Lock()  # one reload at a time
+        self._reloading = False  # no pruning while a reload warms new prefixes (swap_lock)
         sip = cfg.sip
         self.ep = SipEndpoint(
             bind=sip.bind,
@@ -215,13 +86,68 @@ class Daemon:
                 self._report(ev)
             except Exception:
                 _LOGGER.exception("event report failed")
+            if self.control is not None:
+                self.control.publish(ev)  # folds it into self.live too; never blocks
+            else:
+                self.live.apply(ev)
 
     def _new_session(self, meta: CallMeta) -> BoxSession:
-        s = BoxSession(self, meta)
-        self.sessions[meta.key] = s
+        with self.swap_lock:  # a session starts on one whole config, old or new
+            s = BoxSession(self, meta)
+            self.sessions[meta.key] = s
         return s
 
-    def start(self) -> None:
+    # -- control socket ---------------------------------------------------------------------
+
+    def serve_control(self, path: Path) -> None:
+        """Serve status, events and reload on the unix socket at `path` (ControlError)."""
+        server = ControlServer(path, self.status, self.reload, fold=self.live.apply)
+        server.start()
+        with self._report_lock:
+            self.control = server
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "type": "status",
+            "pid": os.getpid(),
+            "started": self.started,
+            "address": self.address,
+            "peer_mode": self.cfg.sip.peer_mode,
+            "config": str(self.config_file) if self.config_file else None,
+            "generation": self.generation,
+            "state": self.live.snapshot(),
+            "models": {
+                "llm": self.engine.llm_name,
+                "startup_ms": round(self.engine.startup_ms),
+                "rss_mb": rss_mb(),
+            },
+        }
+
+    def reload(self) -> dict[str, Any]:
+        """Read the config file again; new calls get it, calls in progress keep theirs. Runs on
+        the control socket's thread (the SIP thread only gets the swap of its settings)."""
+        with self._reload_lock:
+            with self.swap_lock:
+                self._reloading = True
+            try:
+                answer = reloading.reload_box(self)
+            except Exception as err:  # a bug or a broken model file: the box runs on as it was
+                _LOGGER.exception("config reload failed")
+                answer = {"type": "reload", "ok": False, "errors": [f"reload failed: {err}"]}
+            finally:
+                with self.swap_lock:
+                    self._reloading = False
+            self.prune()
+            return answer
+
+    def prune(self) -> None:
+        """Drop cached profile prefixes that neither the current engine nor a call uses."""
+        with self.swap_lock:
+            if self.generation > 0 and not self._reloading:
+                reloading.prune(self.engine, [s.engine for s in self.sessions.values()])
+
+    def start(self, control: Path | None = None) -> None:
+        """Start SIP (and the control socket at `control`), then report "ready"."""
         sys.setswitchinterval(0.0005)  # media callbacks wait less for the GIL (FACTS)
         try:
             self.ep.start()
@@ -237,16 +163,25 @@ class Daemon:
         self.ep.run(self.board.start)
         host, port = self.ep.address(self.cfg.sip.transports[0])
         self.address = f"sip:{self.cfg.team.entry}@{host}:{port}"
+        if control is not None:
+            try:
+                self.serve_control(control)
+            except Exception:
+                self.stop()
+                raise
         self.report(
             {
                 "type": "ready",
                 "address": self.address,
                 "peer_mode": self.cfg.sip.peer_mode,
                 "accounts": [a.aor for a in self.cfg.sip.accounts],
+                "control": str(control) if control is not None else None,
             }
         )
 
     def stop(self) -> None:
+        if self.control is not None:
+            self.control.stop()
         for s in list(self.sessions.values()):
             s.loop.hangup("the box is shutting down")
         self.ep.stop()
@@ -275,17 +210,47 @@ def _team(args: argparse.Namespace) -> tuple[Engine, SpeechModels]:
     return engine, speech
 
 
+def rss_mb() -> float:
+    """The process's resident memory now (MB; the peak where /proc is missing)."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+        return round(pages * os.sysconf("SC_PAGE_SIZE") / 1e6, 1)
+    except (OSError, ValueError, IndexError):
+        return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3, 1)
+
+
+def config_file(args: argparse.Namespace) -> Path | None:
+    """The config file `voicebox run` reads (and reloads): --config FILE, else the box's file
+    when it exists (args.config is set to it), else None: a built-in template."""
+    if args.config is None:
+        default = paths.config_path()
+        if not default.is_file():
+            return None
+        args.config = str(default)
+    if args.config in TEMPLATES:
+        return None
+    return Path(args.config).resolve()
+
+
 def run_daemon(args: argparse.Namespace) -> int:
+    path = config_file(args)
+    control = Path(args.control) if getattr(args, "control", None) else paths.control_path()
+    ensure_free(control)  # another daemon on it: fail before the models load
     print("loading the team (models, profile prefixes, voices)...", file=sys.stderr, flush=True)
     engine, speech = _team(args)
-    d = Daemon(engine.cfg, engine, speech, _reporter(args.json), port=args.port)
-    d.start()
+    d = Daemon(engine.cfg, engine, speech, _reporter(args.json), port=args.port, config_file=path)
+    try:
+        d.start(control)
+    except Exception:
+        d.engine.close()
+        raise
     if not args.json:
         mode = "peer mode (no PBX)" if engine.cfg.sip.peer_mode else "registering"
         print(f"voicebox is answering: call {d.address}  [{mode}]; Ctrl-C stops", flush=True)
+        print(f"control socket: {control}", flush=True)
     wait_signal(threading.Event())
     d.stop()
-    engine.close()
+    d.engine.close()  # every engine of a reload shares one brain
     return 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
@@ -24,12 +25,19 @@ _LOGGER = logging.getLogger(__name__)
 SUMMARY_KEY = "summary"
 
 
-def profile_key(a: Assistant) -> str:
-    return f"profile:{a.name}"
+PROFILE = "profile:"
 
 
 def adapters_of(a: Assistant) -> AdapterSet:
     return ((a.lora.path, a.lora.scale),) if a.lora and a.lora.scale > 0 else ()
+
+
+def profile_key(a: Assistant) -> str:
+    """The prefix-cache key of a reply profile: its name and a short hash of its system prompt
+    and adapters, so a changed profile (a config reload) never overwrites the KV state that a
+    call in progress still uses."""
+    digest = hashlib.sha256(repr((prompts.system_prompt(a), adapters_of(a))).encode("utf-8"))
+    return f"{PROFILE}{a.name}:{digest.hexdigest()[:10]}"
 
 
 class Engine:
@@ -44,17 +52,11 @@ class Engine:
         listeners: list[Listener] | None = None,
     ) -> None:
         t0 = time.perf_counter()
-        self.cfg = cfg
-        self.listeners: list[Listener] = list(listeners or [])
         llm_name = llm or cfg.models.llm
-        self.llm_name = llm_name
-        self.embedder = Embedder(model_path(cfg.models.embeddings, models_dir=models_dir))
+        embedder = Embedder(model_path(cfg.models.embeddings, models_dir=models_dir))
         gguf = model_path(llm_name, models_dir=models_dir) / "model.gguf"
-        self.model = SharedModel(gguf, threads=cfg.models.threads, repack=cfg.models.repack)
-        self.brain = Brain(self.model, n_ctx=cfg.models.n_ctx)
-        self.router = Router(cfg, self.embedder, self.brain)
-        self.slots = SlotExtractor(self.brain, cfg.team.slots, cfg.assistants)
-        self._warm()
+        model = SharedModel(gguf, threads=cfg.models.threads, repack=cfg.models.repack)
+        self._build(cfg, llm_name, embedder, Brain(model, n_ctx=cfg.models.n_ctx), listeners)
         self.startup_ms = (time.perf_counter() - t0) * 1000
         _LOGGER.info(
             "engine ready in %.0f ms (%s, %d cached prefixes, %.1f MB)",
@@ -64,9 +66,49 @@ class Engine:
             self.brain.prefixes.total_bytes / 1e6,
         )
 
+    def _build(
+        self,
+        cfg: Config,
+        llm_name: str,
+        embedder: Embedder,
+        brain: Brain,
+        listeners: list[Listener] | None,
+    ) -> None:
+        self.cfg = cfg
+        self.listeners: list[Listener] = list(listeners or [])
+        self.llm_name = llm_name
+        self.embedder = embedder
+        self.model = brain.model
+        self.brain = brain
+        self.router = Router(cfg, embedder, brain)
+        self.slots = SlotExtractor(brain, cfg.team.slots, cfg.assistants)
+        self._warm()
+
+    def reconfigured(self, cfg: Config) -> Engine:
+        """An engine for a changed config on this one's model, embedder and brain (no model is
+        loaded again; only new or changed profile prefixes are computed). This engine keeps
+        working for the conversations it opened. Model settings (`models.*`) stay this engine's."""
+        t0 = time.perf_counter()
+        new = object.__new__(Engine)
+        new._build(cfg, self.llm_name, self.embedder, self.brain, self.listeners)
+        new.startup_ms = self.startup_ms
+        _LOGGER.info(
+            "engine reconfigured in %.0f ms (%d cached prefixes, %.1f MB)",
+            (time.perf_counter() - t0) * 1000,
+            len(self.brain.prefixes.keys()),
+            self.brain.prefixes.total_bytes / 1e6,
+        )
+        return new
+
+    def profile_keys(self) -> set[tuple[str, AdapterSet]]:
+        """The prefix-cache entries of this engine's reply profiles."""
+        return {(profile_key(a), adapters_of(a)) for a in self.cfg.assistants}
+
     def _warm(self) -> None:
         for a in self.cfg.assistants:
-            self.brain.warm_profile(profile_key(a), prompts.system_prompt(a), adapters_of(a))
+            key, adapters = profile_key(a), adapters_of(a)
+            if self.brain.prefixes.get(key, adapters) is None:  # the key names its content
+                self.brain.warm_profile(key, prompts.system_prompt(a), adapters)
         self.router.warm()
         self.slots.warm()
         self.brain.warm_utility(SUMMARY_KEY, prompts.summary_prompt())

@@ -35,3 +35,19 @@ def store_path() -> Path:
     """The SQLite store of conversations ($VOICEBOX_DB overrides)."""
     env = os.environ.get("VOICEBOX_DB")
     return Path(env) if env else data_dir() / "voicebox.db"
+
+
+def config_path() -> Path:
+    """The box's configuration file ($VOICEBOX_CONFIG, else /etc/voicebox/voicebox.yaml when it
+    exists, else voicebox.yaml in the data directory). The TUI edits it; `voicebox run` reads it."""
+    env = os.environ.get("VOICEBOX_CONFIG")
+    if env:
+        return Path(env)
+    etc = Path("/etc/voicebox/voicebox.yaml")
+    return etc if etc.exists() else data_dir() / "voicebox.yaml"
+
+
+def control_path() -> Path:
+    """The daemon's control socket ($VOICEBOX_CONTROL overrides)."""
+    env = os.environ.get("VOICEBOX_CONTROL")
+    return Path(env) if env else data_dir() / "control.sock"

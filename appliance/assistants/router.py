@@ -8,6 +8,7 @@ target or stay: the grammar and the target set allow nothing else.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import time
@@ -70,7 +71,11 @@ class Router:
             self._stay[a.name] = embedder.embed(a.stay_examples)
 
     def router_key(self, assistant: str) -> str:
-        return f"router:{assistant}"
+        """Keyed by the prompt's content: after a config reload the new prompt gets its own KV
+        state, while calls still on the old config keep theirs."""
+        a = self.cfg.assistant(assistant)
+        digest = hashlib.sha1(self.prompt_for(a).encode()).hexdigest()[:10]
+        return f"router:{assistant}:{digest}"
 
     def warm(self) -> None:
         """Cache every assistant's classifier prompt as a KV state."""

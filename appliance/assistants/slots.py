@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
@@ -126,8 +127,13 @@ class SlotExtractor:
     def _schema(key: str, slots: list[Slot]) -> _Schema:
         # language comes from detection, not from the model (it would always answer English)
         llm_slots = [s for s in slots if s.name != "language"]
+        # keyed by the prompt's content, so a reloaded schema never replaces a running call's
+        digest = hashlib.sha1(slots_prompt(llm_slots).encode()).hexdigest()[:10]
         return _Schema(
-            key, {s.name for s in slots}, llm_slots, slots_grammar([s.name for s in llm_slots])
+            f"{key}:{digest}",
+            {s.name for s in slots},
+            llm_slots,
+            slots_grammar([s.name for s in llm_slots]),
         )
 
     def schema_for(self, assistant: str) -> _Schema:

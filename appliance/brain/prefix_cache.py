@@ -70,3 +70,10 @@ class PrefixCache:
     def keys(self) -> list[tuple[str, AdapterSet]]:
         with self._lock:
             return list(self._states)
+
+    def discard(self, key: str, adapters: AdapterSet = ()) -> None:
+        """Forget a saved state (a profile no engine uses any more)."""
+        with self._lock:
+            self._states.pop((key, adapters), None)
+            if not any(k == key for k, _ in self._states):
+                self.build_ms.pop(key, None)

@@ -90,6 +90,7 @@ class Proc:
         self.args = args
         self.log = log
         self.events: list[Event] = []
+        self.seen: list[float] = []  # time.monotonic() each event was read, in this process
         self._cv = threading.Condition()
         self.proc = subprocess.Popen(
             [VOICEBOX, *args],
@@ -112,7 +113,13 @@ class Proc:
                 f.write(line + "\n")
             with self._cv:
                 self.events.append(ev)
+                self.seen.append(time.monotonic())
                 self._cv.notify_all()
+
+    def seen_at(self, ev: Event) -> float:
+        """When this process read `ev` (time.monotonic())."""
+        with self._cv:
+            return next(t for e, t in zip(self.events, self.seen, strict=True) if e is ev)
 
     def mark(self) -> int:
         with self._cv:
@@ -183,9 +190,19 @@ def box_config(
     return path
 
 
-def start_box(config: Path, workdir: Path, *, llm: str | None = None, name: str = "box") -> Proc:
+def start_box(
+    config: Path,
+    workdir: Path,
+    *,
+    llm: str | None = None,
+    name: str = "box",
+    control: Path | None = None,
+) -> Proc:
+    """`voicebox run` on `config`; its control socket at `control` (default: workdir/NAME.sock,
+    so boxes never share the checkout's var/control.sock)."""
+    sock = control if control is not None else workdir / f"{name}.sock"
     args = ["run", "--config", str(config), "--json", "--port", str(free_port()),
-            "--db", str(workdir / f"{name}.db")]  # fmt: skip
+            "--db", str(workdir / f"{name}.db"), "--control", str(sock)]  # fmt: skip
     if llm:
         args += ["--llm", llm]
     box = Proc(args, workdir / f"{name}.log")

@@ -1,0 +1,242 @@
+"""The box's live picture folded from its event dicts: accounts, calls in progress with a short
+timeline each, counters since the daemon started. The daemon keeps one for `status`; the TUI
+rebuilds one from a status snapshot and folds the events that follow with the same code."""
+
+from __future__ import annotations
+
+import copy
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+_LOGGER = logging.getLogger(__name__)
+Event = dict[str, Any]
+COUNTERS = ("calls", "handoffs", "transfers", "rejected", "overflow")
+TIMELINE_MAX = 50  # entries kept per call
+RECENT_MAX = 20  # ended calls kept
+
+
+class LiveState:
+    """Accounts, calls and counters of a running box (thread-safe; `apply` never raises)."""
+
+    def __init__(self) -> None:
+        self.accounts: dict[str, dict[str, Any]] = {}
+        self.calls: dict[str, dict[str, Any]] = {}
+        self.recent: list[dict[str, Any]] = []  # ended calls, newest last
+        self.counters: dict[str, int] = dict.fromkeys(COUNTERS, 0)
+        self.config_generation = 0
+        self._lock = threading.RLock()
+        self._handlers: dict[str, Callable[[Event, float], None]] = {
+            "registration": self._registration,
+            "call_incoming": self._incoming,
+            "call_dialing": self._dialing,
+            "call_connected": self._connected,
+            "call_start": self._call_start,
+            "handoff": self._handoff,
+            "handoff_completed": self._handoff_completed,
+            "human_requested": self._to_person,
+            "transfer_start": self._to_person,
+            "transfer_done": self._transfer_done,
+            "transfer_failed": self._transfer_failed,
+            "utterance": self._utterance,
+            "reply": self._reply,
+            "call_ended": self._call_ended,
+            "call_end": self._call_end,
+            "call_rejected": lambda ev, wall: self._count("rejected"),
+            "call_overflow": lambda ev, wall: self._count("overflow"),
+            "config_reloaded": self._reloaded,
+        }
+
+    # -- folding ----------------------------------------------------------------------------
+
+    def apply(self, ev: Event) -> None:
+        """Fold one event in; unknown events are ignored, malformed ones too (logged)."""
+        if not isinstance(ev, dict):
+            return
+        handler = self._handlers.get(str(ev.get("type")))
+        if handler is None:
+            return
+        try:
+            wall = float(ev.get("wall") or time.time())
+            with self._lock:
+                handler(ev, wall)
+        except Exception as err:  # a malformed event must never hurt the daemon or the TUI
+            _LOGGER.debug("live state: ignored malformed %s event: %s", ev.get("type"), err)
+
+    def _count(self, name: str) -> None:
+        self.counters[name] = self.counters.get(name, 0) + 1
+
+    def _call(self, ev: Event) -> dict[str, Any] | None:
+        return self.calls.get(str(ev["call"]))
+
+    def _note(self, call: dict[str, Any] | None, wall: float, kind: str, text: str) -> None:
+        if call is None:
+            return
+        line = call["timeline"]
+        if line and line[-1]["text"] == text:
+            return  # human_requested then transfer_start: one entry
+        line.append({"wall": wall, "kind": kind, "text": text})
+        del line[:-TIMELINE_MAX]
+
+    def _gone(self, key: str) -> bool:
+        return any(r["call"] == key for r in self.recent)
+
+    def _open(self, ev: Event, wall: float, caller: str, state: str, sip: bool) -> None:
+        key = str(ev["call"])
+        if key in self.calls or self._gone(key):
+            return
+        self.calls[key] = {
+            "call": key,
+            "caller": caller,
+            "assistant": str(ev.get("assistant", "")),
+            "state": state,
+            "started": wall,
+            "sip": sip,
+            "timeline": [],
+            "last_heard": "",
+            "last_said": "",
+        }
+        self._count("calls")
+
+    def _registration(self, ev: Event, wall: float) -> None:
+        self.accounts[str(ev["account"])] = {
+            "state": str(ev["state"]),
+            "code": ev.get("code"),
+            "reason": ev.get("reason", ""),
+            "retry_in_s": ev.get("retry_in_s"),
+            "wall": wall,
+        }
+
+    def _incoming(self, ev: Event, wall: float) -> None:
+        self._open(ev, wall, str(ev.get("caller", "")), "ringing", True)
+
+    def _dialing(self, ev: Event, wall: float) -> None:
+        self._open(ev, wall, str(ev.get("uri", "")), "ringing", True)
+
+    def _connected(self, ev: Event, wall: float) -> None:
+        call = self._call(ev)
+        if call is not None and call["state"] == "ringing":
+            call["state"] = "connected"
+
+    def _call_start(self, ev: Event, wall: float) -> None:
+        self._open(ev, wall, "", "connected", False)  # a call without SIP (tests, console)
+        call = self._call(ev)
+        if call is not None:
+            call["assistant"] = str(ev.get("assistant") or call["assistant"])
+            self._note(call, wall, "start", f"{call['assistant']} answers")
+
+    def _handoff(self, ev: Event, wall: float) -> None:
+        call = self._call(ev)
+        if call is None:
+            return
+        src, dst = str(ev["from"]), str(ev["to"])
+        call["assistant"] = dst
+        self._count("handoffs")
+        self._note(call, wall, "handoff", f"{src} -> {dst}")
+
+    def _handoff_completed(self, ev: Event, wall: float) -> None:
+        call = self._call(ev)
+        if call is not None:
+            call["assistant"] = str(ev["assistant"])
+
+    def _to_person(self, ev: Event, wall: float) -> None:
+        call, human = self._call(ev), str(ev["human"])
+        if call is not None:
+            call["state"] = "transferring"
+            self._note(call, wall, "transfer", f"to a person: {human}")
+
+    def _transfer_done(self, ev: Event, wall: float) -> None:
+        call, human = self._call(ev), str(ev["human"])
+        self._count("transfers")
+        if call is not None:
+            call["state"] = "transferring"
+            mode = f" ({ev['mode']})" if ev.get("mode") else ""
+            self._note(call, wall, "transfer_done", f"transferred to {human}{mode}")
+
+    def _transfer_failed(self, ev: Event, wall: float) -> None:
+        call, human = self._call(ev), str(ev["human"])
+        if call is not None:
+            call["state"] = "connected"
+            why = f": {ev['reason']}" if ev.get("reason") else ""
+            self._note(call, wall, "transfer_failed", f"transfer to {human} failed{why}")
+
+    def _utterance(self, ev: Event, wall: float) -> None:
+        call = self._call(ev)
+        if call is not None:
+            call["last_heard"] = str(ev["text"])
+
+    def _reply(self, ev: Event, wall: float) -> None:
+        call = self._call(ev)
+        if call is not None:
+            call["last_said"] = str(ev["text"])
+
+    def _close(self, key: str, wall: float, reason: str) -> None:
+        call = self.calls.pop(key, None)
+        if call is None:
+            return
+        self.recent.append(
+            {
+                "call": key,
+                "caller": call["caller"],
+                "assistant": call["assistant"],
+                "started": call["started"],
+                "ended": wall,
+                "reason": reason,
+            }
+        )
+        del self.recent[:-RECENT_MAX]
+
+    def _call_ended(self, ev: Event, wall: float) -> None:
+        if ev.get("leg") == "human":
+            return  # the person hung up; the caller's leg ends next
+        self._close(str(ev["call"]), wall, f"{ev.get('code', '')} {ev.get('reason', '')}".strip())
+
+    def _call_end(self, ev: Event, wall: float) -> None:
+        call = self._call(ev)
+        if call is not None and not call["sip"]:
+            self._close(call["call"], wall, str(ev.get("reason", "")))
+
+    def _reloaded(self, ev: Event, wall: float) -> None:
+        self.config_generation = int(ev["generation"])
+
+    # -- snapshots --------------------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        """Everything, as plain JSON-able data (a copy)."""
+        with self._lock:
+            return copy.deepcopy(
+                {
+                    "accounts": self.accounts,
+                    "calls": self.calls,
+                    "recent": self.recent,
+                    "counters": self.counters,
+                    "config_generation": self.config_generation,
+                }
+            )
+
+    @classmethod
+    def from_snapshot(cls, d: dict[str, Any]) -> LiveState:
+        """Rebuild from `snapshot()` output (missing or malformed parts are left empty)."""
+        s = cls()
+        if not isinstance(d, dict):
+            return s
+        data = copy.deepcopy(d)
+        if isinstance(data.get("accounts"), dict):
+            s.accounts = data["accounts"]
+        calls = data.get("calls")
+        if isinstance(calls, dict):
+            s.calls = {
+                str(k): {**v, "timeline": list(v.get("timeline") or [])}
+                for k, v in calls.items()
+                if isinstance(v, dict) and "call" in v
+            }
+        if isinstance(data.get("recent"), list):
+            s.recent = [r for r in data["recent"] if isinstance(r, dict) and "call" in r]
+        counters = data.get("counters")
+        if isinstance(counters, dict):
+            s.counters.update({k: int(v) for k, v in counters.items() if isinstance(v, int)})
+        if isinstance(data.get("config_generation"), int):
+            s.config_generation = data["config_generation"]
+        return s

@@ -1,0 +1,46 @@
+"""A config reload on the real engine (SmolLM2): the new engine shares the loaded model, warms
+only what changed, and a conversation opened before the reload keeps its profile's KV state."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from appliance.config import load_config
+from appliance.engine import PROFILE, profile_key
+from appliance.reload import prune
+
+
+def test_reconfigured_engine_shares_the_model_and_old_conversations_keep_their_profile(
+    smol_engine: Any,
+) -> None:
+    old = smol_engine
+    conv = old.new_conversation(channel="text")
+    conv.start()
+    prefixes = old.brain.prefixes
+    before = set(prefixes.keys())
+
+    cfg = load_config()
+    cfg.assistants[0].system_prompt += "\nAlways mention that we are open on Saturdays."
+    new = old.reconfigured(cfg)
+    assert new.brain is old.brain and new.model is old.model and new.embedder is old.embedder
+    assert new.router is not old.router and new.cfg is cfg and old.cfg is not cfg
+    name = cfg.assistants[0].name
+    old_key, new_key = profile_key(old.cfg.assistant(name)), profile_key(cfg.assistant(name))
+    assert old_key != new_key and old_key.startswith(f"{PROFILE}{name}:")
+    added = set(prefixes.keys()) - before
+    assert [k for k, _ in added] == [new_key]  # only the changed profile was computed
+    assert prefixes.get(old_key) is not None  # ...next to the one the old call uses
+
+    # the conversation of before the reload replies on its own profile prefix
+    result = conv.handle("Hi, my name is Maria Lopez.")
+    assert result.assistant == name and result.reply
+    state = prefixes.get(old_key)
+    assert tuple(conv.session.tokens[: len(state.tokens)]) == state.tokens
+    conv.end()
+
+    # nothing is dropped while an engine uses it; a profile nobody uses any more goes
+    prune(new, [old])
+    assert prefixes.get(old_key) is not None and prefixes.get(new_key) is not None
+    prune(old, [])
+    assert prefixes.get(new_key) is None and prefixes.get(old_key) is not None
+    assert set(prefixes.keys()) == before
