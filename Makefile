@@ -22,8 +22,8 @@ models: $(STAMP)
 	$(VENV)/bin/voicebox models install
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check appliance tests bench
-	$(VENV)/bin/mypy appliance
+	$(VENV)/bin/ruff check appliance tui tests bench
+	$(VENV)/bin/mypy appliance tui
 
 unit: $(STAMP)
 	$(VENV)/bin/pytest -q tests/unit

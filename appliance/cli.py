@@ -209,6 +209,29 @@ def cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_tui(args: argparse.Namespace) -> int:
+    from appliance import paths
+    from tui.app import run_tui
+
+    # the screen belongs to Textual: log lines go to a file instead of stderr
+    log = paths.data_dir() / "tui.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    root = logging.getLogger()
+    for h in list(root.handlers):
+        root.removeHandler(h)
+    handler = logging.FileHandler(log, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+    config = Path(args.config) if args.config else paths.config_path()
+    return run_tui(
+        config,
+        control=Path(args.control) if args.control else paths.control_path(),
+        db=Path(args.db) if args.db else paths.store_path(),
+        flows_dir=Path(args.flows) if args.flows else None,
+        llm=args.llm,
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     from appliance import cli_sip
     from appliance.config import TEMPLATES
@@ -266,6 +289,14 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--output", "-o", default="voicebox.yaml")
     sp.add_argument("--force", action="store_true")
     sp.set_defaults(func=cmd_init)
+
+    sp = sub.add_parser("tui", help="the technician's terminal UI (configure, watch, test)")
+    sp.add_argument("--config", help="config file to edit (default: the box's, see README)")
+    sp.add_argument("--control", help="the daemon's control socket (default: var/control.sock)")
+    sp.add_argument("--db", help="SQLite store to read calls from (default: var/voicebox.db)")
+    sp.add_argument("--flows", help="folder with flow test files (default: the config's folder)")
+    sp.add_argument("--llm", help="LLM for the test console and flow tests (default: config's)")
+    sp.set_defaults(func=cmd_tui)
 
     models_cli.add_parser(sub)
     cli_sip.add_parsers(sub, engine_opts)

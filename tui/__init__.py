@@ -1,0 +1,1 @@
+"""The technician's terminal UI (`voicebox tui`), built with Textual."""

@@ -1,0 +1,364 @@
+"""F7 Calls: the call log. Search the store by date, caller and assistant; Enter opens a call's
+transcript with its handoffs, refused routings and slots.
+
+The store is opened read-only (an SQLite `mode=ro` URI) for each search and closed again, so the
+TUI never changes it and never holds it open while the daemon writes.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any, ClassVar, TypeVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, Static
+
+from tui.pane import Pane
+
+_LOGGER = logging.getLogger(__name__)
+LIMIT = 200
+T = TypeVar("T")
+# (label, width): fits 80 columns with the start of the end reason; the rest scrolls
+COLUMNS = (
+    ("started", 16),
+    ("caller", 13),
+    ("via", 5),
+    ("assistants", 17),
+    ("turns", 5),
+    ("end", None),
+)
+
+
+class StoreUnreadable(Exception):
+    """The call store is missing, corrupt or not a voicebox store; the text says which."""
+
+
+@dataclass(frozen=True)
+class Search:
+    day: date | None = None
+    caller: str = ""
+    assistant: str = ""
+
+
+def parse_day(text: str, today: date | None = None) -> date | None:
+    """'' -> None (all dates), 'today', 'yesterday' or YYYY-MM-DD; ValueError otherwise."""
+    text = text.strip().lower()
+    today = today or date.today()
+    if not text:
+        return None
+    if text == "today":
+        return today
+    if text == "yesterday":
+        return today - timedelta(days=1)
+    return datetime.strptime(text, "%Y-%m-%d").date()
+
+
+def _stamp(t: float | None) -> str:
+    return datetime.fromtimestamp(t).strftime("%Y-%m-%d %H:%M") if t else ""
+
+
+class CallLog:
+    """Read-only access to the daemon's SQLite store."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    @staticmethod
+    def _rows(db: sqlite3.Connection, sql: str, args: tuple[Any, ...]) -> list[dict[str, Any]]:
+        cur = db.execute(sql, args)
+        cols = [c[0] for c in cur.description]
+        return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+
+    def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        if not self.path.exists():
+            raise StoreUnreadable(f"no calls recorded yet ({self.path})")
+        try:
+            db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, timeout=2.0)
+        except sqlite3.Error as err:
+            raise StoreUnreadable(f"cannot open the call store {self.path}: {err}") from err
+        try:
+            return fn(db)
+        except sqlite3.OperationalError as err:
+            if "no such" in str(err):
+                raise StoreUnreadable(f"{self.path} is not a voicebox call store ({err})") from err
+            raise StoreUnreadable(f"cannot read the call store {self.path}: {err}") from err
+        except sqlite3.DatabaseError as err:
+            raise StoreUnreadable(f"cannot read the call store {self.path}: {err}") from err
+        finally:
+            db.close()
+
+    def search(self, s: Search, limit: int = LIMIT) -> list[dict[str, Any]]:
+        """Matching conversations, newest first, each with its assistants 'path'."""
+        where: list[str] = []
+        args: list[Any] = []
+        if s.day is not None:
+            start = datetime.combine(s.day, datetime.min.time())
+            where.append("c.started_at >= ? AND c.started_at < ?")
+            args += [start.timestamp(), (start + timedelta(days=1)).timestamp()]
+        if s.caller.strip():
+            where.append("c.caller LIKE ? ESCAPE '\\'")
+            args.append(f"%{_like(s.caller.strip())}%")
+        if s.assistant.strip():
+            name = s.assistant.strip()
+            where.append(
+                "(c.entry_assistant = ? COLLATE NOCASE OR c.final_assistant = ? COLLATE NOCASE"
+                " OR EXISTS (SELECT 1 FROM turns t WHERE t.conversation_id = c.id"
+                " AND t.role = 'assistant' AND t.assistant = ? COLLATE NOCASE)"
+                " OR EXISTS (SELECT 1 FROM handoffs h WHERE h.conversation_id = c.id"
+                " AND h.to_assistant = ? COLLATE NOCASE))"
+            )
+            args += [name] * 4
+        sql = "SELECT * FROM conversations c"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY c.started_at DESC LIMIT ?"
+
+        def run(db: sqlite3.Connection) -> list[dict[str, Any]]:
+            convs = self._rows(db, sql, (*args, limit))
+            hops: dict[str, list[str]] = {}
+            ids = [c["id"] for c in convs]
+            for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500)):
+                marks = ",".join("?" * len(chunk))
+                for h in self._rows(
+                    db,
+                    f"SELECT conversation_id, to_assistant FROM handoffs "
+                    f"WHERE conversation_id IN ({marks}) ORDER BY id",
+                    tuple(chunk),
+                ):
+                    hops.setdefault(h["conversation_id"], []).append(h["to_assistant"])
+            for c in convs:
+                c["path"] = " > ".join([c["entry_assistant"], *hops.get(c["id"], [])])
+            return convs
+
+        return self._read(run)
+
+    def conversation(self, cid: str) -> dict[str, Any]:
+        """One conversation with its turns, handoffs, non-stay decisions and slots."""
+
+        def run(db: sqlite3.Connection) -> dict[str, Any]:
+            rows = self._rows(db, "SELECT * FROM conversations WHERE id=?", (cid,))
+            if not rows:
+                raise StoreUnreadable(f"no conversation {cid} in {self.path}")
+            conv = rows[0]
+            conv["turns_list"] = self._rows(
+                db,
+                "SELECT turn, role, assistant, text, cut_off FROM turns "
+                "WHERE conversation_id=? ORDER BY id",
+                (cid,),
+            )
+            conv["handoffs"] = self._rows(
+                db,
+                "SELECT turn, from_assistant, to_assistant, reason, path, announcement, "
+                "latency_ms FROM handoffs WHERE conversation_id=? ORDER BY id",
+                (cid,),
+            )
+            conv["decisions"] = self._rows(
+                db,
+                "SELECT turn, assistant, outcome, target, path, reason FROM decisions "
+                "WHERE conversation_id=? AND outcome != 'stay' ORDER BY id",
+                (cid,),
+            )
+            conv["slots"] = {
+                r["name"]: r["value"]
+                for r in self._rows(
+                    db,
+                    "SELECT name, value FROM slots WHERE conversation_id=? ORDER BY turn",
+                    (cid,),
+                )
+            }
+            return conv
+
+        return self._read(run)
+
+
+def _like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def transcript(conv: dict[str, Any]) -> list[Text]:
+    """The call in order: caller and assistant lines, with handoffs and refused routings placed
+    after the caller line that caused them, then how it ended and the collected slots."""
+    items: list[tuple[int, int, int, Text]] = []
+    width = max([len("caller"), *(len(t["assistant"]) for t in conv["turns_list"])])
+    for i, t in enumerate(conv["turns_list"]):
+        who = "caller" if t["role"] == "caller" else t["assistant"]
+        line = Text.assemble((f"{who:<{width}}  ", "bold" if t["role"] == "caller" else "cyan"))
+        line.append(t["text"])
+        if t["cut_off"]:
+            line.append("  (cut off)", "dim")
+        items.append((t["turn"], 0 if t["role"] == "caller" else 3, i, line))
+    handed = {h["turn"] for h in conv["handoffs"]}
+    for i, d in enumerate(conv["decisions"]):
+        if d["outcome"] == "handoff" and d["turn"] in handed:
+            continue  # shown as the handoff itself
+        target = f" to {d['target']}" if d["target"] else ""
+        line = Text(f"  ! routing {d['outcome']}{target} ({d['path']}): {d['reason']}", "yellow")
+        items.append((d["turn"], 1, i, line))
+    for i, h in enumerate(conv["handoffs"]):
+        line = Text(
+            f"  >> handoff {h['from_assistant']} -> {h['to_assistant']} "
+            f"({h['path']}): {h['reason']}",
+            "green",
+        )
+        if h.get("announcement"):
+            line.append(f'  "{h["announcement"]}"', "dim")
+        items.append((h["turn"], 2, i, line))
+    out = [line for *_, line in sorted(items, key=lambda x: x[:3])]
+    end = conv.get("end_reason") or "not ended (in progress, or the daemon stopped)"
+    last = conv.get("final_assistant") or conv["entry_assistant"]
+    out.append(Text(f"-- ended: {end} (with {last}, {conv['turns']} turn(s))", "bold"))
+    slots = conv.get("slots") or {}
+    if slots:
+        out.append(Text("slots: " + ", ".join(f"{k}={v}" for k, v in slots.items())))
+    else:
+        out.append(Text("slots: none collected", "dim"))
+    return out
+
+
+class TranscriptScreen(Screen[None]):
+    """One call, read-only. Escape goes back to the log."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "app.pop_screen", "Back")]
+
+    def __init__(self, conv: dict[str, Any]) -> None:
+        super().__init__()
+        self.conv = conv
+        self.lines = transcript(conv)
+
+    def compose(self) -> ComposeResult:
+        c = self.conv
+        length = ""
+        if c.get("ended_at"):
+            length = f", {round(c['ended_at'] - c['started_at'])} s"
+        title = (
+            f"{_stamp(c['started_at'])}{length}  {c['caller'] or '(no caller id)'}"
+            f"  via {c['channel']}  [{c['id']}]"
+        )
+        yield Static(Text(title, "bold"), id="transcript-title")
+        with VerticalScroll(id="transcript-body", can_focus=True):
+            yield Static(Text("\n").join(self.lines), id="transcript-text")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#transcript-body").focus()
+
+
+class CallTable(DataTable[str]):
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("r", "refresh_calls", "Refresh")]
+
+    def action_refresh_calls(self) -> None:
+        pane = next(a for a in self.ancestors if isinstance(a, CallsPane))
+        pane.refresh_calls()
+
+
+class CallsPane(Pane):
+    """Search form, status line and the calls table."""
+
+    DEFAULT_CSS = """
+    CallsPane #call-search { height: 1; margin: 1 0 0 0; }
+    CallsPane #call-search Input { margin: 0 1 0 0; }
+    CallsPane #call-date { width: 16; }
+    CallsPane #call-caller { width: 1fr; }
+    CallsPane #call-assistant { width: 1fr; }
+    CallsPane #call-status { height: auto; max-height: 2; }
+    CallsPane #call-table { height: 1fr; }
+    """
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="call-search"):
+            yield Input(placeholder="date YYYY-MM-DD", id="call-date", compact=True)
+            yield Input(placeholder="caller contains", id="call-caller", compact=True)
+            yield Input(placeholder="assistant", id="call-assistant", compact=True)
+        yield Static("", id="call-status")
+        table = CallTable(id="call-table", cursor_type="row", zebra_stripes=True)
+        for label, width in COLUMNS:
+            table.add_column(label, width=width, key=label)
+        yield table
+
+    @property
+    def table(self) -> CallTable:
+        return self.query_one(CallTable)
+
+    def _status(self, text: str, level: str = "") -> None:
+        status = self.query_one("#call-status", Static)
+        status.update(Text(text))
+        status.set_classes(level)
+
+    def search(self) -> Search | None:
+        try:
+            day = parse_day(self.query_one("#call-date", Input).value)
+        except ValueError:
+            return None
+        return Search(
+            day,
+            self.query_one("#call-caller", Input).value,
+            self.query_one("#call-assistant", Input).value,
+        )
+
+    def refresh_calls(self) -> None:
+        """Run the search again and fill the table (keeps the cursor on the same call)."""
+        s = self.search()
+        if s is None:
+            self._status("date: YYYY-MM-DD, today, yesterday, or empty for all dates", "error")
+            return
+        table = self.table
+        keep: str | None = None
+        if table.row_count and table.cursor_row >= 0:
+            keep = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        table.clear()
+        try:
+            calls = CallLog(self.vapp.db_path).search(s)
+        except StoreUnreadable as err:
+            self._status(str(err), "error" if self.vapp.db_path.exists() else "hint")
+            return
+        for c in calls:
+            table.add_row(
+                _stamp(c["started_at"]),
+                c["caller"] or "-",
+                c["channel"],
+                c["path"],
+                str(c["turns"]),
+                c["end_reason"] or "in progress",
+                key=c["id"],
+            )
+        when = s.day.isoformat() if s.day else "all dates"
+        more = f" (newest {LIMIT} shown)" if len(calls) >= LIMIT else ""
+        self._status(f"{len(calls)} call(s), {when}{more}  Enter: open, r: refresh", "hint")
+        if keep is not None and keep in table.rows:
+            table.move_cursor(row=table.get_row_index(keep))
+
+    def on_show(self) -> None:
+        self.refresh_calls()
+
+    @on(Input.Changed)
+    def _changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self.refresh_calls()
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.table.focus()
+
+    @on(DataTable.RowSelected)
+    def _open(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        cid = event.row_key.value
+        if cid is None:
+            return
+        try:
+            conv = CallLog(self.vapp.db_path).conversation(cid)
+        except StoreUnreadable as err:
+            self._status(str(err), "error")
+            return
+        self.app.push_screen(TranscriptScreen(conv))

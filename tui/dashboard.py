@@ -1,0 +1,202 @@
+"""The Dashboard tab: the daemon's live picture from its control socket (registrations, active
+calls with their handoff timeline, counters), today's totals from the store, and the box's CPU
+and memory. Says clearly when the daemon is not running, and reconnects by itself."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.widgets import DataTable, Static
+
+from tui.pane import Pane
+from tui.sysinfo import CpuMeter, load1, memory, today_counts
+
+_LOGGER = logging.getLogger(__name__)
+RETRY_S = 2.0
+
+
+def _duration(started: Any) -> str:
+    try:
+        s = max(0, int(time.time() - float(started)))
+    except (TypeError, ValueError):
+        return "?"
+    return f"{s // 60}:{s % 60:02d}"
+
+
+def _path(call: dict[str, Any]) -> str:
+    """frontdesk > sales > reception: who had the caller, in order."""
+    steps = [str(call.get("entry") or "")]
+    for t in call.get("timeline", []) or []:
+        text = str(t.get("text", ""))
+        if t.get("kind") == "handoff" and "->" in text:
+            steps.append(text.split("->")[-1].strip())
+        elif t.get("kind") in ("transfer", "transfer_done") or text.startswith("to a person"):
+            steps.append(text.split(":")[-1].strip())
+    steps = [s for s in steps if s]
+    out = [s for i, s in enumerate(steps) if i == 0 or s != steps[i - 1]]
+    return " > ".join(out) or str(call.get("assistant", ""))
+
+
+class Dashboard(Pane):
+    DEFAULT_CSS = """
+    Dashboard { padding: 0 1; }
+    Dashboard #dash-daemon { height: auto; }
+    Dashboard #dash-daemon.down { color: $warning; text-style: bold; }
+    Dashboard #dash-accounts, Dashboard #dash-totals, Dashboard #dash-box { height: auto; }
+    Dashboard DataTable { height: auto; max-height: 8; margin-top: 1; }
+    Dashboard #dash-timeline { height: 1fr; color: $text-muted; }
+    """
+
+    def __init__(self, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.status: dict[str, Any] = {}
+        self.live: dict[str, Any] = {}
+        self.up = False
+        self.down_reason = "connecting to the daemon..."  # ControlError says "not running"
+        self._dirty = True
+        self._stop = threading.Event()
+        self._cpu = CpuMeter()
+        self._lock = threading.Lock()
+        self.events_seen = 0
+        self._sub: Any = None
+
+    def compose(self) -> ComposeResult:
+        yield Static("connecting to the daemon...", id="dash-daemon", markup=False)
+        yield Static("", id="dash-accounts", markup=False)
+        yield Static("", id="dash-totals", markup=False)
+        yield Static("", id="dash-box", markup=False)
+        table: DataTable[str | Text] = DataTable(cursor_type="row", id="live-calls")
+        table.add_columns("Call", "Caller", "Time", "Assistant", "Path")
+        yield table
+        yield Static("", id="dash-timeline", markup=False)
+
+    def on_mount(self) -> None:
+        threading.Thread(target=self._follow, name="tui-dashboard", daemon=True).start()
+        self.set_interval(0.25, self._tick)
+        self.set_interval(2.0, self._slow_tick)
+        self._slow_tick()
+
+    def on_unmount(self) -> None:
+        self._stop.set()
+        if self._sub is not None:
+            self._sub.close()  # wakes the reader thread
+
+    # -- the control socket (its own thread) ------------------------------------------------
+
+    def _follow(self) -> None:
+        from appliance.control import ControlError, LiveState, subscribe
+
+        while not self._stop.is_set():
+            state: LiveState | None = None
+            try:
+                self._sub = subscribe(self.vapp.control_path)
+                for msg in self._sub:
+                    if self._stop.is_set():
+                        return
+                    with self._lock:
+                        if state is None:
+                            state = LiveState.from_snapshot(msg.get("state") or {})
+                            self.status = msg
+                        else:
+                            state.apply(msg)
+                            self.events_seen += 1
+                        self.live = state.snapshot()
+                        self.up, self._dirty = True, True
+            except ControlError as err:
+                with self._lock:
+                    self.up, self.down_reason, self._dirty = False, err.message, True
+            except Exception as err:  # a broken line must not kill the dashboard
+                _LOGGER.exception("dashboard: control stream failed")
+                with self._lock:
+                    self.up, self.down_reason, self._dirty = False, str(err), True
+            else:
+                with self._lock:
+                    self.up, self.down_reason = False, "the daemon closed the connection"
+                    self._dirty = True
+            self._stop.wait(RETRY_S)
+
+    # -- drawing (event loop) ---------------------------------------------------------------
+
+    def _tick(self) -> None:
+        with self._lock:
+            dirty, self._dirty = self._dirty, False
+            live, status, up = dict(self.live), dict(self.status), self.up
+        if dirty or (up and live.get("calls")):
+            self._draw(live, status, up)
+
+    def _slow_tick(self) -> None:
+        used, total = memory()
+        counts = today_counts(self.vapp.db_path)
+        today = counts.get("note") or (
+            f"{counts['calls']} calls · {counts['handoffs']} handoffs · "
+            f"{counts['transfers']} to a person"
+        )
+        self.query_one("#dash-box", Static).update(
+            f"Box: CPU {self._cpu.percent():.0f}% · load {load1():.2f} · "
+            f"memory {used:.1f}/{total:.1f} GB\nToday (phone calls): {today}"
+        )
+
+    def _draw(self, live: dict[str, Any], status: dict[str, Any], up: bool) -> None:
+        daemon = self.query_one("#dash-daemon", Static)
+        daemon.set_class(not up, "down")
+        if not up:
+            daemon.update(
+                f"○ {self.down_reason}\n"
+                "  start it: systemctl start voicebox (or voicebox run); retrying every 2 s"
+            )
+            self.query_one("#dash-accounts", Static).update("")
+            self.query_one("#dash-totals", Static).update("")
+            self.query_one(DataTable).clear()
+            self.query_one("#dash-timeline", Static).update("")
+            return
+        mode = "peer mode" if status.get("peer_mode") else "PBX"
+        models = status.get("models") or {}
+        daemon.update(
+            f"● running · pid {status.get('pid', '?')} · {status.get('address', '')} · {mode}"
+            f" · config gen {live.get('config_generation', status.get('generation', 0))}\n"
+            f"  LLM {models.get('llm', '?')} loaded · daemon RSS {models.get('rss_mb', '?')} MB"
+        )
+        accounts = live.get("accounts") or {}
+        lines = []
+        for aor, a in accounts.items():
+            retry = f", retry in {a['retry_in_s']:.0f} s" if a.get("retry_in_s") else ""
+            lines.append(f"{aor}: {a.get('state', '?')} ({a.get('code', '')}{retry})")
+        self.query_one("#dash-accounts", Static).update(
+            "\n".join(lines) or "No PBX accounts: answering directly (peer mode)"
+        )
+        c = live.get("counters") or {}
+        self.query_one("#dash-totals", Static).update(
+            f"Since start: {c.get('calls', 0)} calls · {c.get('handoffs', 0)} handoffs · "
+            f"{c.get('transfers', 0)} to a person · {c.get('rejected', 0)} rejected · "
+            f"{c.get('overflow', 0)} overflow"
+        )
+        table = self.query_one(DataTable)
+        calls = live.get("calls") or {}
+        row = table.cursor_row
+        table.clear()
+        for key, call in calls.items():
+            table.add_row(
+                Text(str(key)),
+                Text(str(call.get("caller", ""))[:22]),
+                _duration(call.get("started")),
+                Text(str(call.get("assistant", ""))),
+                Text(_path(call)),
+            )
+        if calls:
+            table.move_cursor(row=min(row, len(calls) - 1))
+            key = list(calls)[min(row, len(calls) - 1)]
+            steps = calls[key].get("timeline", []) or []
+            self.query_one("#dash-timeline", Static).update(
+                "\n".join(
+                    f"{time.strftime('%H:%M:%S', time.localtime(float(t.get('wall', 0))))}  "
+                    f"{t.get('text', '')}"
+                    for t in steps[-8:]
+                )
+            )
+        else:
+            self.query_one("#dash-timeline", Static).update("No calls right now.")
