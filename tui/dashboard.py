@@ -156,10 +156,12 @@ class Dashboard(Pane):
             return
         mode = "peer mode" if status.get("peer_mode") else "PBX"
         models = status.get("models") or {}
+        rss = models.get("rss_mb")
+        rss_text = f"{rss:.0f} MB" if isinstance(rss, (int, float)) else "?"
         daemon.update(
-            f"● running · pid {status.get('pid', '?')} · {status.get('address', '')} · {mode}"
-            f" · config gen {live.get('config_generation', status.get('generation', 0))}\n"
-            f"  LLM {models.get('llm', '?')} loaded · daemon RSS {models.get('rss_mb', '?')} MB"
+            f"● running · pid {status.get('pid', '?')} · {mode} · config generation "
+            f"{live.get('config_generation', status.get('generation', 0))}\n"
+            f"  {status.get('address', '')} · LLM {models.get('llm', '?')} · daemon RSS {rss_text}"
         )
         accounts = live.get("accounts") or {}
         lines = []
