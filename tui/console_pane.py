@@ -307,6 +307,10 @@ class ConsolePane(Pane):
     # -- the worker thread --------------------------------------------------------------------
 
     def _work(self, job: _Job) -> None:
+        with self.vapp.team.busy():
+            self._turn(job)
+
+    def _turn(self, job: _Job) -> None:
         conv = self.conversation
         try:
             if job.cfg is not None:

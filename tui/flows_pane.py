@@ -308,6 +308,10 @@ class FlowsPane(Pane):
             self._idle.set()
 
     def _run(self, flows: FlowFile, cfg: Config, check: Callable[[], None]) -> None:
+        with self.vapp.team.busy():
+            self._run_flows(flows, cfg, check)
+
+    def _run_flows(self, flows: FlowFile, cfg: Config, check: Callable[[], None]) -> None:
         def on_turn(record: dict[str, Any]) -> None:
             self.post_message(TurnDone(record))
             check()
