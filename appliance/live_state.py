@@ -95,6 +95,7 @@ class LiveState:
             "started": wall,
             "sip": sip,
             "timeline": [],
+            "path": [str(ev["assistant"])] if ev.get("assistant") else [],
             "last_heard": "",
             "last_said": "",
         }
@@ -125,6 +126,7 @@ class LiveState:
         call = self._call(ev)
         if call is not None:
             call["assistant"] = str(ev.get("assistant") or call["assistant"])
+            call["path"] = call["path"] or [call["assistant"]]
             self._note(call, wall, "start", f"{call['assistant']} answers")
 
     def _handoff(self, ev: Event, wall: float) -> None:
@@ -133,6 +135,7 @@ class LiveState:
             return
         src, dst = str(ev["from"]), str(ev["to"])
         call["assistant"] = dst
+        call["path"].append(dst)
         self._count("handoffs")
         self._note(call, wall, "handoff", f"{src} -> {dst}")
 
@@ -152,6 +155,7 @@ class LiveState:
         self._count("transfers")
         if call is not None:
             call["state"] = "transferring"
+            call["path"].append(human)
             mode = f" ({ev['mode']})" if ev.get("mode") else ""
             self._note(call, wall, "transfer_done", f"transferred to {human}{mode}")
 
@@ -228,7 +232,11 @@ class LiveState:
         calls = data.get("calls")
         if isinstance(calls, dict):
             s.calls = {
-                str(k): {**v, "timeline": list(v.get("timeline") or [])}
+                str(k): {
+                    **v,
+                    "timeline": list(v.get("timeline") or []),
+                    "path": list(v.get("path") or []),
+                }
                 for k, v in calls.items()
                 if isinstance(v, dict) and "call" in v
             }

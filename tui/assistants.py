@@ -20,7 +20,6 @@ from appliance.assistants.lint import KNOWN_TOOLS
 from appliance.config import NAME_RE
 from tui.dialogs import AskScreen, ConfirmScreen
 from tui.document import (
-    ConfigDocument,
     Finding,
     assistant_index,
     new_assistant,
@@ -57,10 +56,6 @@ def _slots_parse(text: str) -> list[dict[str, str]]:
             name, _, desc = line.partition(":")
             out.append({"name": name.strip(), "description": desc.strip()})
     return out
-
-
-def _lora_parse(text: str) -> str | None:
-    return as_optional(text)
 
 
 class TeamList(ListView):
@@ -125,7 +120,7 @@ class AssistantsPane(Pane):
                 (*p, "voice", "length_scale"),
                 parse=as_float,
             ),
-            text_field("LoRA adapter file (empty: none)", (*p, "lora", "path"), parse=_lora_parse),
+            text_field("LoRA adapter file (empty: none)", (*p, "lora", "path"), parse=as_optional),
             text_field("LoRA scale (0-4)", (*p, "lora", "scale"), parse=as_float),
             area_field(
                 "Slot schema (one per line: name: what it holds)",
@@ -189,12 +184,11 @@ class AssistantsPane(Pane):
         self.query_one("#profile-title", Static).update(
             f"Prompt & Tools: {a.get('name')} ({a.get('title', '')})"
         )
-        cfg, _ = self.doc.validate()
-        shown = ConfigDocument(self.doc.path, cfg.model_dump(mode="json")) if cfg else self.doc
         for f in self.fields:
             f.path = ("assistants", i, *self._suffix(f))
-            # a value the file leaves out is shown with its default (the daemon's view)
-            f.load(self.doc.get(f.path, shown.get(f.path)))
+        values = self.doc.shown([f.path for f in self.fields])
+        for f, value in zip(self.fields, values, strict=True):
+            f.load(value)
         self._show_rules()
         self._show_tools()
         self.refresh_findings()

@@ -97,6 +97,25 @@ class CallLog:
         finally:
             db.close()
 
+    def today(self) -> dict[str, int]:
+        """Phone calls, handoffs and transfers to a person since midnight (the dashboard)."""
+        midnight = datetime.combine(date.today(), datetime.min.time()).timestamp()
+
+        def run(db: sqlite3.Connection) -> dict[str, int]:
+            calls, transfers = db.execute(
+                "SELECT COUNT(*), SUM(end_reason LIKE 'transferred to%') FROM conversations "
+                "WHERE channel='sip' AND started_at >= ?",
+                (midnight,),
+            ).fetchone()
+            (handoffs,) = db.execute(
+                "SELECT COUNT(*) FROM handoffs h JOIN conversations c ON c.id = h.conversation_id "
+                "WHERE c.channel='sip' AND h.t >= ?",
+                (midnight,),
+            ).fetchone()
+            return {"calls": calls or 0, "handoffs": handoffs or 0, "transfers": transfers or 0}
+
+        return self._read(run)
+
     def search(self, s: Search, limit: int = LIMIT) -> list[dict[str, Any]]:
         """Matching conversations, newest first, each with its assistants 'path'."""
         where: list[str] = []

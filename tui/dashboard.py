@@ -13,8 +13,9 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import DataTable, Static
 
+from tui.calls_pane import CallLog, StoreUnreadable
 from tui.pane import Pane
-from tui.sysinfo import CpuMeter, load1, memory, today_counts
+from tui.sysinfo import CpuMeter, load1, memory
 
 _LOGGER = logging.getLogger(__name__)
 RETRY_S = 2.0
@@ -29,17 +30,8 @@ def _duration(started: Any) -> str:
 
 
 def _path(call: dict[str, Any]) -> str:
-    """frontdesk > sales > reception: who had the caller, in order."""
-    steps = [str(call.get("entry") or "")]
-    for t in call.get("timeline", []) or []:
-        text = str(t.get("text", ""))
-        if t.get("kind") == "handoff" and "->" in text:
-            steps.append(text.split("->")[-1].strip())
-        elif t.get("kind") in ("transfer", "transfer_done") or text.startswith("to a person"):
-            steps.append(text.split(":")[-1].strip())
-    steps = [s for s in steps if s]
-    out = [s for i, s in enumerate(steps) if i == 0 or s != steps[i - 1]]
-    return " > ".join(out) or str(call.get("assistant", ""))
+    """frontdesk > sales > reception: who had the caller, in order (LiveState keeps it)."""
+    return " > ".join(call.get("path") or [str(call.get("assistant", ""))])
 
 
 class Dashboard(Pane):
@@ -63,6 +55,7 @@ class Dashboard(Pane):
         self._cpu = CpuMeter()
         self._lock = threading.Lock()
         self.events_seen = 0
+        self.today = ""
         self._sub: Any = None
 
     def compose(self) -> ComposeResult:
@@ -79,6 +72,8 @@ class Dashboard(Pane):
         threading.Thread(target=self._follow, name="tui-dashboard", daemon=True).start()
         self.set_interval(0.25, self._tick)
         self.set_interval(2.0, self._slow_tick)
+        self.set_interval(10.0, self._count_today)  # the store: not every tick
+        self._count_today()
         self._slow_tick()
 
     def on_unmount(self) -> None:
@@ -129,16 +124,21 @@ class Dashboard(Pane):
         if dirty or (up and live.get("calls")):
             self._draw(live, status, up)
 
+    def _count_today(self) -> None:
+        try:
+            n = CallLog(self.vapp.db_path).today()
+        except StoreUnreadable as err:
+            self.today = str(err) if self.vapp.db_path.exists() else "no calls recorded yet"
+        else:
+            self.today = (
+                f"{n['calls']} calls · {n['handoffs']} handoffs · {n['transfers']} to a person"
+            )
+
     def _slow_tick(self) -> None:
         used, total = memory()
-        counts = today_counts(self.vapp.db_path)
-        today = counts.get("note") or (
-            f"{counts['calls']} calls · {counts['handoffs']} handoffs · "
-            f"{counts['transfers']} to a person"
-        )
         self.query_one("#dash-box", Static).update(
             f"Box: CPU {self._cpu.percent():.0f}% · load {load1():.2f} · "
-            f"memory {used:.1f}/{total:.1f} GB\nToday (phone calls): {today}"
+            f"memory {used:.1f}/{total:.1f} GB\nToday (phone calls): {self.today}"
         )
 
     def _draw(self, live: dict[str, Any], status: dict[str, Any], up: bool) -> None:

@@ -74,7 +74,6 @@ class ConfigDocument:
     data: dict[str, Any] = field(default_factory=dict)
     load_errors: list[str] = field(default_factory=list)
     exists: bool = False
-    saved_text: str = ""
 
     @classmethod
     def open(cls, path: Path) -> ConfigDocument:
@@ -89,7 +88,6 @@ class ConfigDocument:
         except OSError as err:
             doc.load_errors = [f"{path}: cannot read: {err.strerror}"]
             return doc
-        doc.saved_text = text if doc.exists else ""
         try:
             data = yaml.safe_load(text)
         except yaml.YAMLError as err:
@@ -119,6 +117,14 @@ class ConfigDocument:
                 return default
         return node
 
+    def shown(self, paths: list[Path_]) -> list[Any]:
+        """The values at `paths`; one the file leaves out comes as the default the daemon would
+        use (from the validated config, validated once; a config with errors shows only what the
+        file has)."""
+        cfg, _ = self.validate()
+        full = ConfigDocument(self.path, cfg.model_dump(mode="json")) if cfg else self
+        return [self.get(p, full.get(p)) for p in paths]
+
     def set(self, path: Path_, value: Any) -> None:
         """Set a value, creating missing mappings on the way."""
         node: Any = self.data
@@ -131,12 +137,6 @@ class ConfigDocument:
             node.pop(last, None)
         else:
             node[last] = value
-
-    def candidate(self, path: Path_, value: Any) -> dict[str, Any]:
-        """A copy of the data with one value changed (to validate before applying it)."""
-        twin = ConfigDocument(self.path, copy.deepcopy(self.data))
-        twin.set(path, value)
-        return twin.data
 
     # -- checking ---------------------------------------------------------------------------
 
@@ -162,16 +162,6 @@ class ConfigDocument:
             Finding(p.level, parse_location(p.location), p.location, p.message)
             for p in lint(self.resolved(cfg), embedder)
         ]
-
-    @property
-    def dirty(self) -> bool:
-        return not self.exists or self.render() != self.saved_text
-
-    def render(self) -> str:
-        cfg, _ = self.validate()
-        if cfg is None:
-            return yaml.safe_dump(self.data, sort_keys=False, allow_unicode=True, width=100)
-        return dump_config(cfg)
 
     def resolved(self, cfg: Config) -> Config:
         """The config with LoRA paths resolved from the file's folder (as the daemon sees it)."""
@@ -208,20 +198,9 @@ class ConfigDocument:
             Path(tmp).unlink(missing_ok=True)
             raise
         self.data = yaml.safe_load(text)
-        self.saved_text, self.exists = text, True
+        self.exists = True
         _LOGGER.info("saved %s (backup %s)", self.path, backup)
         return backup
-
-    def restore_backup(self) -> bool:
-        """Replace the file with its backup (the version before the last save)."""
-        backup = self.path.with_name(self.path.name + ".bak")
-        if not backup.exists():
-            return False
-        os.replace(backup, self.path)
-        fresh = ConfigDocument.open(self.path)
-        self.data, self.load_errors = fresh.data, fresh.load_errors
-        self.saved_text, self.exists = fresh.saved_text, fresh.exists
-        return True
 
 
 # -- assistants: add, rename (references follow), delete (blocked while referenced) ---------

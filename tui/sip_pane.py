@@ -119,10 +119,9 @@ class SipPane(Pane):
                 Text(str(h.get("extension", "?"))),
                 Text(str(h.get("description", ""))),
             )
-        for f in self.fields:
-            spec_default = {"port": 5060, "max_calls": 4, "overflow": "busy", "transfer": "warm",
-                            "human_key": "0"}
-            f.load(self.doc.get(f.path, spec_default.get(str(f.path[-1]))))
+        values = self.doc.shown([f.path for f in self.fields])
+        for f, value in zip(self.fields, values, strict=True):
+            f.load(value)
         self.refresh_findings()
 
     def refresh_findings(self) -> list[Finding]:

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import os
-import sqlite3
-import time
 from pathlib import Path
-from typing import Any
 
 
 class CpuMeter:
@@ -51,29 +48,3 @@ def load1() -> float:
         return os.getloadavg()[0]
     except OSError:
         return 0.0
-
-
-def today_counts(db: Path) -> dict[str, Any]:
-    """Phone calls, handoffs and transfers to a person since midnight, from the store
-    (opened read-only; a missing or unreadable store gives an empty answer with a note)."""
-    if not db.exists():
-        return {"note": "no calls recorded yet"}
-    midnight = time.mktime((*time.localtime()[:3], 0, 0, 0, 0, 0, -1))
-    try:
-        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1.0)
-        try:
-            calls, transfers = con.execute(
-                "SELECT COUNT(*), SUM(end_reason LIKE 'transferred to%') FROM conversations "
-                "WHERE channel='sip' AND started_at >= ?",
-                (midnight,),
-            ).fetchone()
-            (handoffs,) = con.execute(
-                "SELECT COUNT(*) FROM handoffs h JOIN conversations c ON c.id = h.conversation_id "
-                "WHERE c.channel='sip' AND h.t >= ?",
-                (midnight,),
-            ).fetchone()
-        finally:
-            con.close()
-    except sqlite3.Error as err:
-        return {"note": f"store unreadable: {err}"}
-    return {"calls": calls or 0, "handoffs": handoffs or 0, "transfers": transfers or 0}

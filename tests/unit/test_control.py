@@ -63,6 +63,8 @@ def test_live_state_folds_a_call_with_a_handoff_and_a_transfer() -> None:
     ]
     s.apply({"type": "transfer_done", "call": "c1", "human": "reception", "mode": "warm"})
     assert s.calls["c1"]["timeline"][-1]["text"] == "transferred to reception (warm)"
+    assert s.calls["c1"]["path"] == ["frontdesk", "sales", "reception"]
+    assert LiveState.from_snapshot(s.snapshot()).calls["c1"]["path"] == s.calls["c1"]["path"]
     # the person hangs up first: the caller's leg is still there until its own call_ended
     s.apply({"type": "call_ended", "call": "c1", "leg": "human", "code": 200, "reason": "BYE"})
     assert "c1" in s.calls
