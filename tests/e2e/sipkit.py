@@ -148,6 +148,15 @@ class Proc:
                 if e.get("type") == etype and (call is None or e.get("call") == call)
             ]  # fmt: skip
 
+    def finish(self, timeout: float = 30.0) -> int:
+        """The exit code of a process that ends by itself (a caller after "done"): waits for it,
+        and stops it only when it does not end in `timeout`. A SIGTERM sent while it is already
+        exiting would kill it with -15 (Python restores the default handler at shutdown)."""
+        try:
+            return int(self.proc.wait(timeout))
+        except subprocess.TimeoutExpired:
+            return self.stop()
+
     def stop(self) -> int:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)

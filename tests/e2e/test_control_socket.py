@@ -118,7 +118,7 @@ def test_a_subscriber_sees_the_call_live_and_status_lists_it(
     assert call["timeline"][0]["text"] == "frontdesk answers"
 
     assert caller.wait_for(lambda e: e["type"] == "done", 30)["connected"]
-    assert caller.stop() == 0
+    assert caller.finish() == 0
     watcher.wait_for(lambda e: e["type"] == "call_ended" and e["call"] == key, 20)
     after = request(sock, {"cmd": "status"})["state"]
     assert key not in after["calls"] and after["recent"][-1]["call"] == key
@@ -170,7 +170,7 @@ def test_reload_during_a_call_keeps_it_and_the_next_call_gets_the_new_config(
     end = watcher.wait_for(lambda e: e["type"] == "call_end" and e["call"] == key1, 60)[1]
     assert end["reason"] == "caller hung up", end
     assert first.wait_for(lambda e: e["type"] == "done", 30)["connected"]
-    assert first.stop() == 0
+    assert first.finish() == 0
     ended = watcher.wait_for(lambda e: e["type"] == "call_ended" and e["call"] == key1, 10)[1]
     assert ended["code"] == 200, ended
     utterances = watcher.of("utterance", key1)

@@ -43,9 +43,7 @@ def test_dashboard_shows_a_live_call_within_a_second(
                 f"sip:201@{kamailio.host}", silence_wav(sipdir, 6), sipdir / "tui-dash.wav",
                 "--tail", "0", log=sipdir / "tui-dash-caller.log",
             )  # fmt: skip
-            calling = await asyncio.to_thread(
-                caller.wait_for, lambda e: e["type"] == "calling", 30
-            )
+            calling = await asyncio.to_thread(caller.wait_for, lambda e: e["type"] == "calling", 30)
             sent = caller.seen_at(calling)
             for _ in range(400):
                 if table.row_count:

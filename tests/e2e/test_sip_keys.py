@@ -88,7 +88,7 @@ def test_call_over_the_limit_is_transferred_to_reception(
     assert not small_box.of("call_start", mark)[1:], "no assistant for the overflow call"
     assert reception.of("incoming", ext_mark)
     first.wait_for(lambda e: e["type"] == "done", 30)
-    assert first.stop() == 0
+    assert first.finish() == 0
 
 
 def test_wrong_password_is_a_clear_state_without_a_crash_loop(

@@ -53,7 +53,7 @@ def test_four_speaking_calls_lose_no_frames_and_a_fifth_gets_busy(
         done = c.wait_for(lambda e: e["type"] == "done", 90)
         assert done["connected"], done
         latencies += turn_latencies(wavs.spans[f"load{i}.wav"], done["heard_ms"])
-        assert c.stop() == 0
+        assert c.finish() == 0
     ended = [
         box.wait_for(lambda e, k=k: e["type"] == "call_ended" and e["call"] == k, 30, since=mark)
         for k in {e["call"] for e in box.of("call_connected", mark)}
