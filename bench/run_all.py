@@ -7,7 +7,13 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHES = ["bench_profile_switch.py", "bench_routing.py", "bench_voice.py", "bench_sip.py"]
+BENCHES = [
+    "bench_profile_switch.py",
+    "bench_routing.py",
+    "bench_voice.py",
+    "bench_barge_in.py",
+    "bench_sip.py",
+]
 
 
 def main() -> int:

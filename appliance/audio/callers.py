@@ -16,6 +16,18 @@ from appliance.audio.phone_line import LINE_RATE, phone_line
 from appliance.errors import AudioError
 from appliance.speech.tts import PiperTts
 
+# what callers say over the box (barge-in tests and benchmark): fricative, plosive and vowel onsets
+INTERRUPTIONS = [
+    "Sorry, wait a moment.",
+    "Stop, that's not what I asked.",
+    "Hold on please.",
+    "So what about Tuesday?",
+    "Fine, thanks.",
+    "Can I speak to someone?",
+    "How much is it?",
+    "Wait.",
+]
+
 
 def espeak(text: str, *, voice: str = "en-us", speed: int = 160) -> tuple[Samples, int]:
     exe = shutil.which("espeak-ng")

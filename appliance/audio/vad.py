@@ -20,10 +20,15 @@ CONTEXT = 64
 CHUNK_MS = CHUNK * 1000 // VAD_RATE
 # Silero is trained mostly on wideband audio: on phone-line speech (8 kHz G.711, upsampled) it
 # says 0.3-0.6 where the same words at full band get 0.9+, while coughs, hiss and clicks on the
-# line stay below 0.06 (96 Piper/espeak utterances, 100 noises, measured 2026-11-25). Its usual
-# 0.5 missed the first voiced chunks of a caller: barge-in came 130 ms after speech onset in the
-# median and 320 ms at worst; at 0.3 it is 85 ms median, 190 ms worst, and fewer utterances split.
-LINE_THRESHOLD = 0.3
+# line stay below 0.06 (96 Piper/espeak utterances, 100 noises, measured 2026-11-25).
+# - START_THRESHOLD: one chunk this likely starts speech. At Silero's usual 0.5 (or two chunks at
+#   0.35) a caller's first voiced chunks were missed: barge-in came 120 ms after the onset in the
+#   median and up to 320 ms; at 0.3, 80 ms median and under 190 ms.
+# - SPEECH_THRESHOLD: below it a chunk is silence for the end-of-utterance hangover. Lower values
+#   split fewer utterances at short pauses but end every utterance later (0.15: +30 ms, which
+#   pushed the handoff announcement past its 400 ms target); 0.35 keeps the measured endpointing.
+START_THRESHOLD = 0.3
+SPEECH_THRESHOLD = 0.35
 
 
 def silero_path() -> Path:
@@ -78,7 +83,8 @@ class VadEvent:
 
 
 class Endpointer:
-    """Speech start after `start_ms` of speech; end after `end_ms` of silence (the hangover).
+    """Speech starts at the first chunk of probability `start_threshold`; it ends after `end_ms`
+    of chunks below `speech_threshold` (the hangover).
 
     A "pause" event comes at the first silent chunk after speech, so the caller of this class can
     start recognition speculatively while the hangover runs; "resume" cancels that guess.
@@ -88,16 +94,15 @@ class Endpointer:
         self,
         *,
         end_ms: int = 300,
-        start_ms: int = 64,
-        threshold: float = LINE_THRESHOLD,
+        start_threshold: float = START_THRESHOLD,
+        speech_threshold: float = SPEECH_THRESHOLD,
         preroll_ms: int = 256,
         max_ms: int = 20000,
     ) -> None:
         self.vad = SileroVad()
         self.end_ms = end_ms
-        self.start_chunks = max(1, start_ms // CHUNK_MS)
-        self.threshold = threshold
-        self.off_threshold = max(0.05, threshold - 0.15)
+        self.start_threshold = start_threshold
+        self.speech_threshold = speech_threshold
         self.preroll = max(1, preroll_ms // CHUNK_MS)
         self.max_chunks = max_ms // CHUNK_MS
         self._pending = np.zeros(0, dtype=np.float32)
@@ -107,7 +112,6 @@ class Endpointer:
     def _reset_utterance(self) -> None:
         self.speaking = False
         self._chunks: list[Samples] = []
-        self._run = 0
         self._silent = 0
         self._voiced = 0
 
@@ -133,16 +137,14 @@ class Endpointer:
     def _step(self, chunk: Samples, p: float) -> VadEvent | None:
         self._chunks.append(chunk)
         if not self.speaking:
-            # a clearly voiced chunk starts speech at once; a weaker one needs company
-            self._run = self._run + 1 if p >= self.off_threshold else 0
-            if p >= self.threshold or self._run >= self.start_chunks:
+            if p >= self.start_threshold:
                 self.speaking = True
-                self._voiced = self._run
+                self._voiced = 1
                 self._silent = 0
                 return VadEvent("start", self.t_ms)
             del self._chunks[: max(0, len(self._chunks) - self.preroll)]
             return None
-        if p >= self.off_threshold:  # hysteresis: speech goes on until p drops well below
+        if p >= self.speech_threshold:
             self._voiced += 1
             was_silent, self._silent = self._silent, 0
             if len(self._chunks) >= self.max_chunks:

@@ -8,22 +8,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-from appliance.audio.callers import CallerScript, espeak, piper
+from appliance.audio.callers import INTERRUPTIONS, CallerScript, espeak, piper
 from appliance.audio.pcm import StreamResampler
 from appliance.audio.vad import Endpointer, VadEvent
 from appliance.config import Voice
 
 pytestmark = pytest.mark.real
-PHRASES = [
-    "Sorry, wait a moment.",
-    "Stop, that's not what I asked.",
-    "Hold on please.",
-    "So what about Tuesday?",
-    "Fine, thanks.",
-    "Can I speak to someone?",
-    "How much is it?",
-    "Wait.",
-]
 
 
 def vad_events(script: CallerScript) -> list[VadEvent]:
@@ -48,8 +38,8 @@ def start_latency(speech: tuple[np.ndarray, int]) -> int:
 
 def test_line_speech_starts_an_utterance_soon_after_its_onset(speech_models: Any) -> None:
     tts = speech_models.voice(Voice())
-    latencies = [start_latency(piper(tts, p, length_scale=1.1)) for p in PHRASES]
-    latencies += [start_latency(espeak(p)) for p in PHRASES]
+    latencies = [start_latency(piper(tts, p, length_scale=1.1)) for p in INTERRUPTIONS]
+    latencies += [start_latency(espeak(p)) for p in INTERRUPTIONS]
     # steps of 32 ms (Silero's window): 96-112 ms median, 176 ms worst in 4 runs here; at
     # Silero's usual 0.5 it was 144 ms median, up to 320 ms (fricative onsets: "Sorry")
     assert np.median(latencies) <= 128, latencies
