@@ -26,9 +26,10 @@ CHUNK_MS = CHUNK * 1000 // VAD_RATE
 #   median and up to 320 ms; at 0.3, 80 ms median and under 190 ms.
 # - SPEECH_THRESHOLD: below it a chunk is silence for the end-of-utterance hangover. Lower values
 #   split fewer utterances at short pauses but end every utterance later (0.15: +30 ms, which
-#   pushed the handoff announcement past its 400 ms target); 0.35 keeps the measured endpointing.
+#   pushed the handoff announcement past its 400 ms target). Not above the start threshold: a
+#   chunk that would start speech must not count as silence inside it.
 START_THRESHOLD = 0.3
-SPEECH_THRESHOLD = 0.35
+SPEECH_THRESHOLD = 0.3
 
 
 def silero_path() -> Path:
@@ -99,6 +100,8 @@ class Endpointer:
         preroll_ms: int = 256,
         max_ms: int = 20000,
     ) -> None:
+        if speech_threshold > start_threshold:
+            raise ValueError("the speech threshold must not be above the start threshold")
         self.vad = SileroVad()
         self.end_ms = end_ms
         self.start_threshold = start_threshold

@@ -59,15 +59,27 @@ def test_whisper_stream_ends_the_utterance_after_the_configured_silence(
 
 
 def test_whisper_speculative_pause_transcript_matches_the_final(speech_models: Any) -> None:
+    """The loop answers from the transcript started at the first silent chunk (while the hangover
+    runs): it must say what the final recognition says. Piper's voice differs on every run and
+    whisper tiny now and then hears a cut-off last word differently ("an error" / "an air",
+    about 1 utterance in 20-40 here), so two of three utterances must match exactly."""
     tts = speech_models.voice(Voice())
-    text = "Our printer keeps jamming and shows an error."
-    script = CallerScript().pause(500).say(piper(tts, text), text).pause(1500)
-    stream = speech_models.asr("en").open_stream(endpoint_ms=300)
-    events = stream_events(stream, script)
-    last_pause = [e for e in events if e.kind == "pause"][-1]
-    end = next(e for e in events if e.kind == "end")
-    assert last_pause.t_ms < end.t_ms
-    assert wer([text], [stream.transcribe(last_pause).text]) <= 0.1
+    same = 0
+    for text in (
+        "Our printer keeps jamming and shows an error.",
+        "I need a technician for the heating system.",
+        "We are looking for a quote on your premium package.",
+    ):
+        script = CallerScript().pause(500).say(piper(tts, text), text).pause(1500)
+        stream = speech_models.asr("en").open_stream(endpoint_ms=300)
+        events = stream_events(stream, script)
+        last_pause = [e for e in events if e.kind == "pause"][-1]
+        end = next(e for e in events if e.kind == "end")
+        assert last_pause.t_ms < end.t_ms
+        guess = stream.transcribe(last_pause).text
+        assert wer([text], [guess]) <= 0.3, guess  # a word may differ, not the sentence
+        same += guess == stream.transcribe(end).text
+    assert same >= 2
 
 
 def test_vosk_tuned_copy_rewrites_only_the_endpoint_rules(tmp_path: Path) -> None:
