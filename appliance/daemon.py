@@ -141,7 +141,8 @@ class Daemon:
             return answer
 
     def prune(self) -> None:
-        """Drop cached profile prefixes that neither the current engine nor a call uses."""
+        """Drop cached prefixes (profiles, router, slots) that neither the current engine nor a
+        call uses."""
         with self.swap_lock:
             if self.generation > 0 and not self._reloading:
                 reloading.prune(self.engine, [s.engine for s in self.sessions.values()])

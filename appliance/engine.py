@@ -104,6 +104,12 @@ class Engine:
         """The prefix-cache entries of this engine's reply profiles."""
         return {(profile_key(a), adapters_of(a)) for a in self.cfg.assistants}
 
+    def prefix_keys(self) -> set[tuple[str, AdapterSet]]:
+        """Every prefix-cache entry this engine uses: reply profiles, router and slot prompts,
+        the summary prompt."""
+        utility = {SUMMARY_KEY, *self.router.prefix_keys(), *self.slots.prefix_keys()}
+        return self.profile_keys() | {(key, ()) for key in utility}
+
     def _warm(self) -> None:
         for a in self.cfg.assistants:
             key, adapters = profile_key(a), adapters_of(a)

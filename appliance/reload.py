@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from appliance.assistants.lint import lint
 from appliance.config import Config, ModelSettings, load_config, parse_config
-from appliance.engine import PROFILE, Engine
+from appliance.engine import Engine
 from appliance.errors import ConfigError
 from appliance.sip.guard import CallerGuard
 from appliance.speech.voices import SpeechModels
@@ -89,13 +89,14 @@ def warm_speech(speech: SpeechModels, cfg: Config) -> None:
 
 
 def prune(current: Engine, in_use: list[Engine]) -> None:
-    """Forget the profile prefixes of configs that neither `current` nor a call uses any more."""
-    keep = set(current.profile_keys())
+    """Forget the cached prefixes (reply profiles, router, slot and summary prompts) of configs
+    that neither `current` nor a call uses any more."""
+    keep = current.prefix_keys()
     for engine in in_use:
-        keep |= engine.profile_keys()
+        keep |= engine.prefix_keys()
     prefixes = current.brain.prefixes
     for key, adapters in list(prefixes.keys()):
-        if key.startswith(PROFILE) and (key, adapters) not in keep:
+        if (key, adapters) not in keep:
             prefixes.discard(key, adapters)
 
 
@@ -127,13 +128,8 @@ def reload_box(d: Daemon) -> dict[str, Any]:
         d.generation += 1
         generation, calls = d.generation, len(d.sessions)
 
-    def swap_board() -> None:
-        d.board.cfg, d.board.sip, d.board.guard = cfg, cfg.sip, guard
-        for reg in d.board.registrations.values():
-            reg.sip = cfg.sip
-
-    try:
-        d.ep.run(swap_board)  # the answer goes out once the switchboard has the new settings
+    try:  # the answer goes out once the switchboard has the new settings
+        d.ep.run(lambda: d.board.reconfigure(cfg, guard))
     except TimeoutError:  # still queued: it runs when the SIP thread gets to it
         _LOGGER.warning("the SIP thread is busy; its settings change when it gets to them")
     _LOGGER.info(

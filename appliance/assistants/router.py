@@ -77,6 +77,12 @@ class Router:
         digest = hashlib.sha1(self.prompt_for(a).encode()).hexdigest()[:10]
         return f"router:{assistant}:{digest}"
 
+    def prefix_keys(self) -> set[str]:
+        """The utility prefixes this router uses (one classifier prompt per assistant)."""
+        if self.brain is None or not self.routing.llm_check:
+            return set()
+        return {self.router_key(a.name) for a in self.cfg.assistants if a.handoffs}
+
     def warm(self) -> None:
         """Cache every assistant's classifier prompt as a KV state."""
         if self.brain is None or not self.routing.llm_check:

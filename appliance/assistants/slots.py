@@ -139,6 +139,12 @@ class SlotExtractor:
     def schema_for(self, assistant: str) -> _Schema:
         return self._schemas.get(assistant, self._default)
 
+    def prefix_keys(self) -> set[str]:
+        """The utility prefixes of the extraction prompts (one per distinct schema)."""
+        if self.brain is None:
+            return set()
+        return {s.key for s in [self._default, *self._schemas.values()] if s.llm_slots}
+
     def warm(self) -> None:
         if self.brain is None:
             return

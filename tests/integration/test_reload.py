@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from appliance.config import load_config
+from appliance.config import Slot, load_config
 from appliance.engine import PROFILE, profile_key
 from appliance.reload import prune
 
@@ -21,6 +21,8 @@ def test_reconfigured_engine_shares_the_model_and_old_conversations_keep_their_p
 
     cfg = load_config()
     cfg.assistants[0].system_prompt += "\nAlways mention that we are open on Saturdays."
+    cfg.assistants[0].handoffs[0].condition += ", or asks for a brochure"
+    cfg.team.slots.append(Slot(name="budget", description="how much the caller wants to spend"))
     new = old.reconfigured(cfg)
     assert new.brain is old.brain and new.model is old.model and new.embedder is old.embedder
     assert new.router is not old.router and new.cfg is cfg and old.cfg is not cfg
@@ -28,7 +30,11 @@ def test_reconfigured_engine_shares_the_model_and_old_conversations_keep_their_p
     old_key, new_key = profile_key(old.cfg.assistant(name)), profile_key(cfg.assistant(name))
     assert old_key != new_key and old_key.startswith(f"{PROFILE}{name}:")
     added = set(prefixes.keys()) - before
-    assert [k for k, _ in added] == [new_key]  # only the changed profile was computed
+    # only what changed was computed: that profile, its router prompt, the slot prompts
+    assert (new_key, ()) in added and not [k for k, _ in added if k.startswith(PROFILE)][1:]
+    assert new.router.router_key(name) in {k for k, _ in added}
+    assert new.slots.prefix_keys() <= {k for k, _ in added}
+    assert added == new.prefix_keys() - old.prefix_keys()
     assert prefixes.get(old_key) is not None  # ...next to the one the old call uses
 
     # the conversation of before the reload replies on its own profile prefix
@@ -38,9 +44,10 @@ def test_reconfigured_engine_shares_the_model_and_old_conversations_keep_their_p
     assert tuple(conv.session.tokens[: len(state.tokens)]) == state.tokens
     conv.end()
 
-    # nothing is dropped while an engine uses it; a profile nobody uses any more goes
+    # nothing is dropped while an engine uses it; what nobody uses any more goes (profiles,
+    # router and slot prompts alike: every reload used to leave a few MB behind)
     prune(new, [old])
-    assert prefixes.get(old_key) is not None and prefixes.get(new_key) is not None
+    assert old.prefix_keys() | new.prefix_keys() <= set(prefixes.keys())
     prune(old, [])
     assert prefixes.get(new_key) is None and prefixes.get(old_key) is not None
-    assert set(prefixes.keys()) == before
+    assert set(prefixes.keys()) == old.prefix_keys()
