@@ -67,6 +67,14 @@ class Switchboard(TransferDesk):
                 settings, self.sip, self.ep, acc, self.report
             )
 
+    def reconfigure(self, cfg: Config, guard: CallerGuard) -> None:
+        """A reloaded config for the calls to come (SIP thread): call limit, overflow, allowlist
+        (`guard`, built off this thread: it may resolve names), people, transfer mode, and the
+        registrations' retry settings. Accounts and transports need a restart."""
+        self.cfg, self.sip, self.guard = cfg, cfg.sip, guard
+        for reg in self.registrations.values():
+            reg.sip = cfg.sip
+
     def stop(self) -> None:
         for box in list(self.boxes.values()):
             for leg in (box.call, box.consult):
