@@ -76,10 +76,10 @@ def small_box(kamailio: Kamailio, sipdir: Path) -> Iterator[Proc]:
 
 @pytest.fixture(scope="session")
 def control_box(kamailio: Kamailio, sipdir: Path) -> Iterator[tuple[Proc, Path]]:
-    """A box on the 135M model registered as 201 (blind transfers), serving its control socket:
+    """A box on the 135M model registered as 103 (blind transfers), serving its control socket:
     (the `voicebox run` process, the socket path). Its config file is the status's "config"; a
     test that changes the file puts it back and reloads."""
-    cfg = box_config(sipdir / "control.yaml", kamailio, user="201", transfer="blind")
+    cfg = box_config(sipdir / "control.yaml", kamailio, user="103", transfer="blind")
     sock = sipdir / "control.sock"
     proc = start_box(cfg, sipdir, llm="smollm2-135m", name="control", control=sock)
     proc.wait_for(lambda e: e["type"] == "registration" and e["state"] == "registered", 30)

@@ -96,12 +96,12 @@ def test_a_subscriber_sees_the_call_live_and_status_lists_it(
     assert status["type"] == "status" and status["pid"] == box.proc.pid
     assert status["config"].endswith("control.yaml") and status["peer_mode"] is False
     assert status["models"]["llm"] == "smollm2-135m" and status["models"]["rss_mb"] > 50
-    account = status["state"]["accounts"]["sip:201@127.0.0.1"]
+    account = status["state"]["accounts"]["sip:103@127.0.0.1"]
     assert account["state"] == "registered"
     calls_before = status["state"]["counters"]["calls"]
 
     caller = start_call(
-        f"sip:201@{kamailio.host}", silence_wav(sipdir, 7), sipdir / "control-live.wav",
+        f"sip:103@{kamailio.host}", silence_wav(sipdir, 7), sipdir / "control-live.wav",
         "--tail", "0", log=sipdir / "control-live.log",
     )  # fmt: skip
     calling = caller.wait_for(lambda e: e["type"] == "calling", 30)
@@ -143,7 +143,7 @@ def test_reload_during_a_call_keeps_it_and_the_next_call_gets_the_new_config(
         3000,
     )  # fmt: skip
     first = start_call(
-        f"sip:201@{kamailio.host}", wav, sipdir / "control-reload-heard.wav", "--tail", "0",
+        f"sip:103@{kamailio.host}", wav, sipdir / "control-reload-heard.wav", "--tail", "0",
         log=sipdir / "control-reload.log",
     )  # fmt: skip
     _, incoming = watcher.wait_for(lambda e: e["type"] == "call_incoming", 30)
@@ -181,7 +181,7 @@ def test_reload_during_a_call_keeps_it_and_the_next_call_gets_the_new_config(
     assert not watcher.of("error", key1)
 
     second = start_call(
-        f"sip:201@{kamailio.host}", silence_wav(sipdir, 4), sipdir / "control-next.wav",
+        f"sip:103@{kamailio.host}", silence_wav(sipdir, 4), sipdir / "control-next.wav",
         "--tail", "0", log=sipdir / "control-next.log",
     )  # fmt: skip
     _, incoming = watcher.wait_for(lambda e: e["type"] == "call_incoming" and e["call"] != key1, 30)
@@ -218,7 +218,7 @@ def test_an_invalid_config_is_refused_and_the_box_runs_on(
     assert request(sock, {"cmd": "status"})["generation"] == generation
     assert not watcher.of("config_reloaded")
     caller = start_call(
-        f"sip:201@{kamailio.host}", silence_wav(sipdir, 4), sipdir / "control-invalid.wav",
+        f"sip:103@{kamailio.host}", silence_wav(sipdir, 4), sipdir / "control-invalid.wav",
         "--tail", "0", log=sipdir / "control-invalid.log",
     )  # fmt: skip
     _, incoming = watcher.wait_for(lambda e: e["type"] == "call_incoming", 30)

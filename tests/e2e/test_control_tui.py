@@ -40,7 +40,7 @@ def test_dashboard_shows_a_live_call_within_a_second(
             assert table.row_count == 0
 
             caller = start_call(
-                f"sip:201@{kamailio.host}", silence_wav(sipdir, 6), sipdir / "tui-dash.wav",
+                f"sip:103@{kamailio.host}", silence_wav(sipdir, 6), sipdir / "tui-dash.wav",
                 "--tail", "0", log=sipdir / "tui-dash-caller.log",
             )  # fmt: skip
             calling = await asyncio.to_thread(caller.wait_for, lambda e: e["type"] == "calling", 30)
