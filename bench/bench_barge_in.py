@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from bench_routing import machine, summary  # noqa: E402
 
 from appliance.audio.callers import INTERRUPTIONS, CallerScript, espeak, piper  # noqa: E402
-from appliance.audio.pcm import StreamResampler, rms_dbfs  # noqa: E402
+from appliance.audio.pcm import rms_dbfs  # noqa: E402
 from appliance.audio.vad import SPEECH_THRESHOLD, START_THRESHOLD, Endpointer  # noqa: E402
 from appliance.audio.wav import WavAudio  # noqa: E402
 from appliance.config import load_config  # noqa: E402
@@ -69,15 +69,8 @@ def one_call(engine: Engine, speech: SpeechModels, phrase: str) -> dict[str, Any
 
 
 def vad_starts(script: CallerScript) -> list[int]:
-    up = StreamResampler(script.rate, 16000)
     ep = Endpointer(end_ms=300)
-    n = script.rate // 50
-    return [
-        e.t_ms
-        for i in range(0, len(script.audio), n)
-        for e in ep.feed(up(script.audio[i : i + n]))
-        if e.kind == "start"
-    ]
+    return [e.t_ms for frame in script.frames_16k() for e in ep.feed(frame) if e.kind == "start"]
 
 
 def endpointer_stats(speech: SpeechModels, rounds: int) -> dict[str, Any]:
@@ -99,8 +92,8 @@ def endpointer_stats(speech: SpeechModels, rounds: int) -> dict[str, Any]:
         out[name] = summary(lat) | {"max": max(lat)}
     false_starts = 0
     for seed in range(10):
-        for kind, ms in NOISES:
-            script = CallerScript().pause(800).noise(kind, ms, seed=seed).pause(800)
+        for kind, length_ms in NOISES:
+            script = CallerScript().pause(800).noise(kind, length_ms, seed=seed).pause(800)
             false_starts += bool(vad_starts(script))
     out["noise"] = {"n": 10 * len(NOISES), "false_starts": false_starts}
     return out

@@ -7,11 +7,12 @@ import io
 import shutil
 import subprocess
 import wave
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from appliance.audio.pcm import Samples, rms_dbfs
+from appliance.audio.pcm import Samples, StreamResampler, rms_dbfs
 from appliance.audio.phone_line import LINE_RATE, phone_line
 from appliance.errors import AudioError
 from appliance.speech.tts import PiperTts
@@ -77,6 +78,14 @@ class CallerScript:
         self.spans_ms.append((start, len(self.audio) * 1000 // LINE_RATE))
         self.texts.append(text)
         return self
+
+    def frames_16k(self) -> Iterator[Samples]:
+        """The script as the call loop feeds a recogniser: 20 ms line frames, resampled to
+        16 kHz as one stream."""
+        up = StreamResampler(self.rate, 16000)
+        n = self.rate // 50
+        for i in range(0, len(self.audio), n):
+            yield up(self.audio[i : i + n])
 
     def noise(self, kind: str, ms: int, *, seed: int = 0) -> CallerScript:
         """Non-speech on the line: "cough" (a short burst), "hiss" (line noise), "click"."""

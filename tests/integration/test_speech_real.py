@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 
 from appliance.audio.callers import CallerScript, espeak, piper
-from appliance.audio.pcm import StreamResampler
 from appliance.config import Voice
 from appliance.errors import ModelError, SpeechError
 from appliance.models import model_path
@@ -24,12 +23,7 @@ KOREAN = "안녕하세요 예약을 하고 싶습니다"
 
 
 def stream_events(stream: AsrStream, script: CallerScript) -> list[AsrEvent]:
-    """Feed a caller script as 20 ms frames at 8 kHz, as the call loop does."""
-    up = StreamResampler(script.rate, 16000)
-    n = script.rate // 50
-    return [
-        e for i in range(0, len(script.audio), n) for e in stream.feed(up(script.audio[i : i + n]))
-    ]
+    return [e for frame in script.frames_16k() for e in stream.feed(frame)]
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from appliance.audio.callers import INTERRUPTIONS, CallerScript, espeak, piper
-from appliance.audio.pcm import StreamResampler
 from appliance.audio.vad import Endpointer, VadEvent
 from appliance.config import Voice
 
@@ -17,11 +16,8 @@ pytestmark = pytest.mark.real
 
 
 def vad_events(script: CallerScript) -> list[VadEvent]:
-    """Feed a caller script as 20 ms frames at 8 kHz, as the call loop does."""
-    up = StreamResampler(script.rate, 16000)
     ep = Endpointer(end_ms=300)
-    n = script.rate // 50
-    return [e for i in range(0, len(script.audio), n) for e in ep.feed(up(script.audio[i : i + n]))]
+    return [e for frame in script.frames_16k() for e in ep.feed(frame)]
 
 
 def start_latency(speech: tuple[np.ndarray, int]) -> int:
