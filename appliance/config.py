@@ -16,6 +16,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from appliance.config_partial import error_locs, not_covered, partial_model
 from appliance.config_sip import Sip
 from appliance.errors import ConfigError
 
@@ -344,7 +345,21 @@ def parse_config(data: Any, source: str = "<config>") -> Config:
         return Config.model_validate(data)
     except ValidationError as err:
         problems = _format_validation(err, data)
+        problems += not_covered(_hidden_reference_problems(err, data), problems)
         raise ConfigError(f"{source}: {len(problems)} problem(s)", problems) from err
+
+
+def _hidden_reference_problems(err: ValidationError, data: dict[str, Any]) -> list[str]:
+    """The reference checks pydantic skips while a field has a type error, run on the config
+    as far as it could be read (best effort: a value too broken to check is left out)."""
+    bad = error_locs(err)
+    if bad <= {()}:
+        return []  # only the reference check itself failed: its problems are reported
+    try:
+        return reference_problems(partial_model(Config, data, bad))
+    except (AttributeError, TypeError, ValueError, KeyError) as exc:
+        _LOGGER.debug("reference checks skipped on an invalid config: %s", exc)
+        return []
 
 
 def load_config(path: str | Path | None = None) -> Config:

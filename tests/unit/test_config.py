@@ -64,22 +64,71 @@ def test_unknown_target_is_an_error_with_its_location() -> None:
     )
 
 
+def _problems(data: dict) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        parse_config(data, "test.yaml")
+    problems = info.value.problems
+    assert info.value.message == f"test.yaml: {len(problems)} problem(s)"
+    return problems
+
+
+# the rules that pointed at "sales" once assistants[1] (sales) is renamed
+SALES_GONE = [
+    "assistants[0] (frontdesk).handoffs[2].target: unknown assistant 'sales'",
+    "assistants[2] (scheduling).handoffs[1].target: unknown assistant 'sales'",
+    "assistants[3] (support).handoffs[2].target: unknown assistant 'sales'",
+]
+
+
 def test_every_problem_is_reported_not_just_the_first() -> None:
+    """A type error does not hide the reference problems (README: "every problem with its
+    location"): the same references are reported with and without it."""
     data = _data()
     data["assistants"][1]["name"] = "frontdesk"
     data["team"]["entry"] = "nobody"
     data["assistants"][2]["handoffs"][0]["history"] = "everything"
-    with pytest.raises(ConfigError) as info:
-        parse_config(data, "test.yaml")
-    text = "\n".join(info.value.problems)
-    assert "history" in text
-    assert len(info.value.problems) >= 1
+    references = [
+        "assistants[1].name: duplicate assistant name 'frontdesk'",
+        "team.entry: unknown assistant 'nobody'",
+        *SALES_GONE,
+    ]
+    history = (
+        "assistants[2] (scheduling).handoffs[0].history: "
+        "Input should be 'full', 'last_n', 'summary' or 'none'"
+    )
+    assert _problems(data) == [history, *references]
     data["assistants"][2]["handoffs"][0]["history"] = "full"
-    with pytest.raises(ConfigError) as info:
-        parse_config(data, "test.yaml")
-    text = "\n".join(info.value.problems)
-    assert "duplicate assistant name 'frontdesk'" in text
-    assert "team.entry: unknown assistant 'nobody'" in text
+    assert _problems(data) == references
+
+
+def test_references_are_checked_around_broken_values() -> None:
+    """Type errors in nested models, a missing field and an item that is not a mapping: the
+    references are still checked (a broken item defines no assistant), and a value with a type
+    error is not reported a second time as a broken reference."""
+    data = _data()
+    data["team"]["max_handoffs"] = "many"
+    data["assistants"][0]["voice"]["length_scale"] = 9
+    data["assistants"][0]["handoffs"][0]["target"] = "billing"
+    data["assistants"][3]["handoffs"][0]["target"] = "Bad Name"
+    del data["assistants"][4]["system_prompt"]
+    data["assistants"][5] = "not a mapping"  # was german
+    data["sip"]["port"] = "x"
+    data["sip"]["overflow_to"] = "nobody"
+    assert sorted(_problems(data)) == sorted(
+        [
+            "team.max_handoffs: Input should be a valid integer, unable to parse string as an "
+            "integer",
+            "assistants[0] (frontdesk).voice.length_scale: Input should be less than 3",
+            "assistants[3] (support).handoffs[0].target: "
+            "String should match pattern '^[a-z][a-z0-9_-]{0,31}$'",
+            "assistants[4] (escalation).system_prompt: Field required",
+            "assistants[5]: Input should be a valid dictionary or instance of Assistant",
+            "sip.port: Input should be a valid integer, unable to parse string as an integer",
+            "assistants[0] (frontdesk).handoffs[0].target: unknown assistant 'billing'",
+            "assistants[0] (frontdesk).handoffs[1].target: unknown assistant 'german'",
+            "sip.overflow_to: unknown human extension 'nobody'",
+        ]
+    )
 
 
 def test_unknown_field_and_bad_type_are_located() -> None:
