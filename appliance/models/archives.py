@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
+import posixpath
+import stat
 import tarfile
 import zipfile
 from collections.abc import Generator, Iterator
@@ -86,6 +88,24 @@ def _tree_rel(name: str, prefix: str, src: Source, ctx: FetchContext) -> str | N
     return rel
 
 
+def _check_link(name: str, target: str, *, hard: bool, src: Source, ctx: FetchContext) -> None:
+    """Refuse a link member that points out of the archive (absolute or through `..`).
+
+    Links are never followed or written (a tree holds regular files only), but an archive that
+    carries one pointing outside is hostile or broken: refused rather than skipped quietly."""
+    base = "" if hard else posixpath.dirname(_member_name(name))
+    where = posixpath.normpath(posixpath.join(base, target))
+    if target.startswith("/") or where == ".." or where.startswith("../"):
+        raise ctx.fail(src, f"unsafe link in archive: {name} -> {target}")
+
+
+def _zip_link(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> str | None:
+    """The target of a zip member stored as a Unix symlink, else None."""
+    if not stat.S_ISLNK(info.external_attr >> 16):
+        return None
+    return zf.read(info).decode("utf-8", "replace")
+
+
 def iter_tree(src: Source, ctx: FetchContext) -> Generator[tuple[str, BinaryIO], None, None]:
     """(relpath, open stream) of every file under the source's `member` prefix.
 
@@ -111,6 +131,9 @@ def iter_tree(src: Source, ctx: FetchContext) -> Generator[tuple[str, BinaryIO],
             with zipfile.ZipFile(path) as zf:
                 for info in zf.infolist():
                     rel = _tree_rel(info.filename, prefix, src, ctx)
+                    if rel is not None and (target := _zip_link(zf, info)) is not None:
+                        _check_link(info.filename, target, hard=False, src=src, ctx=ctx)
+                        continue  # a link inside the tree: not a file of it
                     if rel is not None and not info.is_dir():
                         count += 1
                         with zf.open(info) as zstream:
@@ -119,6 +142,9 @@ def iter_tree(src: Source, ctx: FetchContext) -> Generator[tuple[str, BinaryIO],
             with tarfile.open(path, "r|*") as tf:
                 for tinfo in tf:
                     rel = _tree_rel(tinfo.name, prefix, src, ctx)
+                    if rel is not None and (tinfo.issym() or tinfo.islnk()):
+                        hard = tinfo.islnk()
+                        _check_link(tinfo.name, tinfo.linkname, hard=hard, src=src, ctx=ctx)
                     if rel is None or not tinfo.isfile():
                         continue
                     extracted = tf.extractfile(tinfo)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
 import os
 import tarfile
@@ -490,3 +491,101 @@ def test_local_entry_with_a_shipped_name_is_ignored(models: Path) -> None:
     assert manifest.get("vosk-ko").tree_sha256 != sha
     assert not manifest.is_local("vosk-ko")
     assert "the shipped manifest has a model of that name" in manifest.local_notes[0]
+
+
+# -- hostile archives: nothing is written outside the models folder ------------------------
+
+# (member name, link target or None for a regular file, what the refusal names)
+HOSTILE = [
+    ("../../../evil", None, "unsafe path in archive: ../../../evil"),
+    (f"{TOP}/../../../../evil", None, f"unsafe path in archive: {TOP}/../../../../evil"),
+    ("{outside}/evil", None, "unsafe path in archive: {outside}/evil"),
+    (f"{TOP}/am/escape", "../../../../outside", f"unsafe link in archive: {TOP}/am/escape -> "),
+    (f"{TOP}/graph/etc", "{outside}", f"unsafe link in archive: {TOP}/graph/etc -> {{outside}}"),
+]
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def _hostile_archive(kind: str, src: Path, out: Path, name: str, target: str | None) -> Path:
+    """The official layout (TOP/...) plus one hostile member; a link is followed by a file
+    written through it (the classic two-step escape)."""
+    if kind == "zip":
+        with zipfile.ZipFile(out, "w") as zf:
+            for path in sorted(src.rglob("*")):
+                if path.is_file():
+                    zf.write(path, f"{TOP}/{path.relative_to(src).as_posix()}")
+            info = zipfile.ZipInfo(name)  # ZipInfo keeps `..` and a leading / (write() would not)
+            if target is None:
+                zf.writestr(info, b"evil")
+            else:
+                info.external_attr = (0o120777 << 16) | 0x20  # S_IFLNK | 0777: a Unix symlink
+                zf.writestr(info, target.encode())
+                zf.writestr(f"{name}/evil", b"evil")
+        return out
+    with tarfile.open(out, "w:gz") as tf:
+        tf.add(src, arcname=TOP)
+        member = tarfile.TarInfo(name)
+        if target is None:
+            member.size = 4
+            tf.addfile(member, io.BytesIO(b"evil"))
+        else:
+            member.type, member.linkname = tarfile.SYMTYPE, target
+            tf.addfile(member)
+            through = tarfile.TarInfo(f"{name}/evil")
+            through.size = 4
+            tf.addfile(through, io.BytesIO(b"evil"))
+    return out
+
+
+@pytest.mark.parametrize("kind", ["zip", "tar.gz"])
+@pytest.mark.parametrize(
+    ("name", "target", "refusal"), HOSTILE, ids=["up", "top-up", "absolute", "link-up", "link-abs"]
+)
+def test_archive_escaping_the_models_folder_is_refused(
+    run: Run,
+    tmp_path: Path,
+    models: Path,
+    kind: str,
+    name: str,
+    target: str | None,
+    refusal: str,
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret").write_text("keep me")
+    fill = {"outside": str(outside)}
+    name, refusal = name.format(**fill), refusal.format(**fill)
+    target = target.format(**fill) if target is not None else None
+    src = _vosk(tmp_path / "src" / TOP)
+    archive = _hostile_archive(kind, src, tmp_path / f"hostile.{kind}", name, target)
+    before = _files(tmp_path)
+
+    code, out, err = run("add", "vosk-x", "--from", archive, "--role", "asr", "-q")
+
+    assert (code, out) == (1, "")
+    assert err.startswith(f"model: cannot add vosk-x from {archive}: {refusal}"), err
+    assert err.count("\n") == 1, err
+    assert not (models / "vosk-x").exists()
+    assert not (models / LOCAL_MANIFEST_NAME).exists()
+    assert _leftovers(models) == [] if models.exists() else True
+    after = _files(tmp_path)
+    assert {k: v for k, v in after.items() if not k.startswith("models/")} == before
+    assert [k for k in after if k.startswith("models/")] == ["models/.lock"]  # no half-way files
+    assert not list(tmp_path.rglob("evil")) and not (tmp_path.parent / "evil").exists()
+
+
+def test_hard_link_out_of_a_tar_is_refused(run: Run, tmp_path: Path, models: Path) -> None:
+    src = _vosk(tmp_path / "src" / TOP)
+    archive = tmp_path / "hard.tar.gz"
+    with tarfile.open(archive, "w:gz") as tf:
+        tf.add(src, arcname=TOP)
+        link = tarfile.TarInfo(f"{TOP}/am/passwd")
+        link.type, link.linkname = tarfile.LNKTYPE, "../etc/passwd"
+        tf.addfile(link)
+    code, _out, err = run("add", "vosk-x", "--from", archive, "--role", "asr", "-q")
+    assert code == 1
+    assert f"unsafe link in archive: {TOP}/am/passwd -> ../etc/passwd" in err, err
+    assert not (models / "vosk-x").exists()
