@@ -231,6 +231,16 @@ class Speech(_Strict):
         return self.asr.get(language) or self.asr["en"]
 
 
+class LoggingSettings(_Strict):
+    """What `voicebox run` writes to its log (the journal under systemd)."""
+
+    transcripts: bool = False
+    """Also log the caller's words and the box's replies (utterances, replies, partial results,
+    slot values, summaries, callers' display names). Off: the log gets event types, call and
+    conversation ids, assistants, timings and reasons only; the store and the TUI keep the
+    transcripts either way. Turn on while testing, off on an office's box."""
+
+
 class Config(_Strict):
     """The whole voicebox configuration."""
 
@@ -246,6 +256,8 @@ class Config(_Strict):
     """Speech recognition and synthesis, silences and fixed phrases."""
     sip: Sip = Field(default_factory=Sip)
     """The phone system: accounts (none: peer mode), port, codecs, limits, security, keypad."""
+    logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    """What the daemon's log (the journal) may contain: transcripts only when turned on."""
 
     @model_validator(mode="after")
     def _check_references(self) -> Config:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import sqlite3
 import threading
 from pathlib import Path
@@ -26,6 +27,7 @@ from appliance.events import (
     RoutingDecided,
     SlotsUpdated,
 )
+from appliance.paths import ensure_data_dir
 
 _LOGGER = logging.getLogger(__name__)
 SCHEMA_VERSION = 1
@@ -56,8 +58,45 @@ CREATE TABLE IF NOT EXISTS slots (
     value TEXT NOT NULL, turn INTEGER NOT NULL, t REAL NOT NULL,
     PRIMARY KEY (conversation_id, name));
 CREATE INDEX IF NOT EXISTS turns_conv ON turns(conversation_id, turn);
+CREATE INDEX IF NOT EXISTS decisions_conv ON decisions(conversation_id);
+CREATE INDEX IF NOT EXISTS handoffs_conv ON handoffs(conversation_id);
 CREATE INDEX IF NOT EXISTS conv_started ON conversations(started_at);
 """
+
+
+DB_MODE = 0o600  # the store and its -wal/-shm files: callers' words, names and numbers
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+class StoreCorrupt(StoreError):
+    """The file is not a SQLite database, or SQLite finds it damaged."""
+
+
+def _create_private(path: Path) -> None:
+    """Create a missing store file 0600 (SQLite gives its -wal and -shm the file's mode); make an
+    existing one private when an older voicebox left it readable by others."""
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, DB_MODE))
+    for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        with contextlib.suppress(OSError):  # not ours to change: SQLite will say if it matters
+            if p.is_file() and p.stat().st_mode & 0o077:
+                os.chmod(p, DB_MODE)
+
+
+def _check_header(path: Path) -> None:
+    """A non-empty file that does not start as SQLite files do is corrupt: said before SQLite
+    opens it (SQLite would drop a -wal it cannot use, and the file is to be kept as found)."""
+    with open(path, "rb") as f:
+        head = f.read(len(SQLITE_HEADER))
+    if head and head != SQLITE_HEADER:
+        raise StoreCorrupt(f"cannot open the store {path}: file is not a database")
+
+
+def _open_error(path: Path, err: sqlite3.Error) -> StoreError:
+    name = getattr(err, "sqlite_errorname", "")
+    corrupt = name.startswith(("SQLITE_NOTADB", "SQLITE_CORRUPT"))
+    cls = StoreCorrupt if corrupt else StoreError
+    return cls(f"cannot open the store {path}: {err}")
 
 
 class Store:
@@ -65,17 +104,34 @@ class Store:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.write_errors = 0  # failed writes since open (each logged)
+        self.last_error = ""
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            ensure_data_dir(path.parent)
+            _create_private(path)
+            _check_header(path)
             self._db = sqlite3.connect(str(path), check_same_thread=False, timeout=5.0)
+        except (OSError, sqlite3.Error) as err:
+            raise StoreError(f"cannot open the store {path}: {err}") from err
+        try:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._db.execute("PRAGMA synchronous=NORMAL")
+            self._check()
             self._migrate()
-        except sqlite3.DatabaseError as err:
-            raise StoreError(f"cannot open the store {path}: {err}") from err
+        except sqlite3.Error as err:
+            self._db.close()
+            raise _open_error(path, err) from err
+        except StoreError:
+            self._db.close()
+            raise
         self._lock = threading.Lock()
         self._last_decision: dict[str, float] = {}
+
+    def _check(self) -> None:
+        problems = [r[0] for r in self._db.execute("PRAGMA quick_check").fetchall()]
+        if problems != ["ok"]:
+            raise StoreCorrupt(f"the store {self.path} is damaged: {'; '.join(problems[:3])}")
 
     def _migrate(self) -> None:
         row = None
@@ -98,6 +154,21 @@ class Store:
         row = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
         return int(row[0])
 
+    def close_interrupted(self) -> int:
+        """Close the conversations an earlier run left open (a crash, kill -9, a power cut) as
+        `interrupted`, ended at their last recorded turn. The daemon calls it once when it opens
+        the store, before it answers a call: no open conversation is its own yet."""
+        with self._lock, self._db:
+            cur = self._db.execute(
+                "UPDATE conversations SET end_reason='interrupted', "
+                "ended_at=MAX(started_at, COALESCE((SELECT MAX(t) FROM turns "
+                "WHERE turns.conversation_id=conversations.id), started_at)), "
+                "final_assistant=COALESCE(final_assistant, (SELECT assistant FROM turns "
+                "WHERE turns.conversation_id=conversations.id ORDER BY id DESC LIMIT 1), "
+                "entry_assistant) WHERE ended_at IS NULL"
+            )
+            return int(cur.rowcount)
+
     # -- writing ----------------------------------------------------------------------------
 
     def record(self, event: Event) -> None:
@@ -105,8 +176,15 @@ class Store:
         try:
             with self._lock, self._db:
                 self._write(event)
-        except sqlite3.Error:
-            _LOGGER.exception("store: could not record %s", event.type)
+        except sqlite3.Error as err:
+            self.write_errors += 1
+            self.last_error = str(err)
+            _LOGGER.error(
+                "store: could not record %s of conversation %s (%s); the call goes on",
+                event.type,
+                event.conversation_id,
+                err,
+            )
 
     def _write(self, e: Event) -> None:
         db = self._db
