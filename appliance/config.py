@@ -115,8 +115,9 @@ class Assistant(_Strict):
     """Speech synthesis voice and speaking rate."""
     lora: Lora | None = None
     """Optional LoRA adapter on top of the shared model."""
-    tools: list[str] = Field(default_factory=lambda: ["handoff", "end_call"])
-    """Integrated tools the assistant may use (handoff, transfer_to_human, end_call, ...)."""
+    tools: list[str] = Field(default_factory=lambda: ["handoff"])
+    """Integrated tools the assistant may use: handoff (implied), transfer_to_human,
+    take_message (appliance/tools: TOOLS)."""
     slots: list[Slot] = Field(default_factory=list)
     """Extra facts this assistant collects, on top of the team's slots."""
     stay_examples: list[str] = Field(default_factory=list)

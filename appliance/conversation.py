@@ -28,10 +28,12 @@ from appliance.events import (
     Event,
     HandoffCompleted,
     HandoffStarted,
+    MessageTaken,
     ReplyCutOff,
     RoutingDecided,
     SlotsUpdated,
 )
+from appliance.tools import messages
 
 if TYPE_CHECKING:
     from appliance.engine import Engine
@@ -104,6 +106,7 @@ class Conversation:
         self.cancel = threading.Event()
         self.ended = False
         self._facts_pending = False
+        self.message: MessageTaken | None = None  # the request for the team (take_message)
 
     # -- events -----------------------------------------------------------------------------
 
@@ -279,7 +282,15 @@ class Conversation:
         if changed:
             self.slots.update(found)
             self.emit(SlotsUpdated(self.id, turn=turn, slots=dict(self.slots), changed=changed))
+            self._take_message(assistant)
         return changed
+
+    def _take_message(self, assistant: str, said: str = "") -> None:
+        """Record or update the caller's request for the team (appliance/tools/messages.py)."""
+        msg = messages.take(self, self.cfg.assistant(assistant), said)
+        if msg is not None:
+            self.message = msg
+            self.emit(msg)
 
     def _handoff(
         self, rule: HandoffRule, decision: Decision, text: str, turn: int
@@ -389,6 +400,7 @@ class Conversation:
                 total_ms=round(total, 1),
             )
         )
+        self._take_message(self.current, reply)
         return TurnResult(
             turn=turn,
             caller=text,

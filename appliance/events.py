@@ -108,6 +108,17 @@ class ReplyCutOff(Event):
 
 
 @dataclass
+class MessageTaken(Event):
+    """A request for the team (take_message), recorded or updated as the caller adds details."""
+
+    type: ClassVar[str] = "message"
+    assistant: str
+    who: str
+    callback: str
+    what: str
+
+
+@dataclass
 class ConversationEnded(Event):
     type: ClassVar[str] = "conversation_ended"
     reason: str
@@ -126,6 +137,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         SlotsUpdated,
         AssistantReply,
         ReplyCutOff,
+        MessageTaken,
         ConversationEnded,
     )
 }

@@ -23,6 +23,7 @@ from appliance.events import (
     ConversationStarted,
     Event,
     HandoffStarted,
+    MessageTaken,
     ReplyCutOff,
     RoutingDecided,
     SlotsUpdated,
@@ -57,6 +58,11 @@ CREATE TABLE IF NOT EXISTS slots (
     conversation_id TEXT NOT NULL REFERENCES conversations(id), name TEXT NOT NULL,
     value TEXT NOT NULL, turn INTEGER NOT NULL, t REAL NOT NULL,
     PRIMARY KEY (conversation_id, name));
+CREATE TABLE IF NOT EXISTS messages (
+    id INTEGER PRIMARY KEY, conversation_id TEXT NOT NULL UNIQUE REFERENCES conversations(id),
+    assistant TEXT NOT NULL, who TEXT NOT NULL, callback TEXT NOT NULL, what TEXT NOT NULL,
+    created_at REAL NOT NULL, updated_at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS messages_created ON messages(created_at);
 CREATE INDEX IF NOT EXISTS turns_conv ON turns(conversation_id, turn);
 CREATE INDEX IF NOT EXISTS decisions_conv ON decisions(conversation_id);
 CREATE INDEX IF NOT EXISTS handoffs_conv ON handoffs(conversation_id);
@@ -269,6 +275,15 @@ class Store:
                     "DO UPDATE SET value=excluded.value, turn=excluded.turn, t=excluded.t",
                     (cid, name, e.slots[name], e.turn, e.t),
                 )
+        elif isinstance(e, MessageTaken):
+            # one message per conversation: later details update it, created_at stays
+            db.execute(
+                "INSERT INTO messages(conversation_id, assistant, who, callback, what, "
+                "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT(conversation_id) DO UPDATE SET who=excluded.who, "
+                "callback=excluded.callback, what=excluded.what, updated_at=excluded.updated_at",
+                (cid, e.assistant, e.who, e.callback, e.what, e.t, e.t),
+            )
         elif isinstance(e, ConversationEnded):
             db.execute(
                 "UPDATE conversations SET ended_at=?, end_reason=?, final_assistant=?, turns=? "
@@ -304,7 +319,23 @@ class Store:
             r["name"]: r["value"]
             for r in self.query("SELECT name, value FROM slots WHERE conversation_id=?", (cid,))
         }
+        conv["message"] = next(iter(self.messages(conversation_id=cid)), None)
         return conv
+
+    def messages(
+        self, *, since: float | None = None, conversation_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Messages for the team (take_message), newest first."""
+        where: list[str] = []
+        args: list[Any] = []
+        if since is not None:
+            where.append("created_at >= ?")
+            args.append(since)
+        if conversation_id is not None:
+            where.append("conversation_id = ?")
+            args.append(conversation_id)
+        sql = "SELECT * FROM messages" + (" WHERE " + " AND ".join(where) if where else "")
+        return self.query(sql + " ORDER BY created_at DESC, id DESC", tuple(args))
 
     def close(self) -> None:
         with self._lock:

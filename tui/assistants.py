@@ -16,8 +16,8 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Label, ListItem, ListView, SelectionList, Static
 
-from appliance.assistants.lint import KNOWN_TOOLS
 from appliance.config import NAME_RE
+from appliance.tools import TOOLS
 from tui.dialogs import AskScreen, ConfirmScreen
 from tui.document import (
     Finding,
@@ -38,7 +38,8 @@ from tui.pane import ConfigChanged, Pane
 from tui.rule_editor import RuleEditor, rule_summary
 
 _LOGGER = logging.getLogger(__name__)
-OTHER_TOOLS = sorted(KNOWN_TOOLS - {"handoff", "transfer_to_human"})
+# the tools with code on this box (appliance/tools: TOOLS); planned ones cannot be chosen
+OTHER_TOOLS = sorted(set(TOOLS) - {"handoff", "transfer_to_human"})
 
 
 def _slots_text(value: Any) -> str:
@@ -206,7 +207,7 @@ class AssistantsPane(Pane):
 
     def _show_tools(self) -> None:
         tools = self.doc.get(("assistants", self.index, "tools"), None)
-        tools = tools if isinstance(tools, list) else ["handoff", "end_call"]
+        tools = tools if isinstance(tools, list) else ["handoff"]
         box = self.query_one(SelectionList)
         box.clear_options()
         options = ["handoff", "transfer_to_human", *OTHER_TOOLS]
@@ -261,7 +262,7 @@ class AssistantsPane(Pane):
     def on_selection_list_selected_changed(self, event: SelectionList.SelectedChanged[str]) -> None:
         chosen = set(event.selection_list.selected)
         old = self.doc.get(("assistants", self.index, "tools"), []) or []
-        keep = [t for t in old if t not in KNOWN_TOOLS]  # unknown names stay (lint flags them)
+        keep = [t for t in old if t not in TOOLS]  # unknown, planned names stay (lint flags them)
         order = ["handoff", "transfer_to_human", *OTHER_TOOLS]
         new = [t for t in order if t in chosen] + keep
         if new != old:

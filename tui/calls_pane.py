@@ -1,5 +1,6 @@
 """F7 Calls: the call log. Search the store by date, caller and assistant; Enter opens a call's
-transcript with its handoffs, refused routings and slots.
+transcript with its handoffs, refused routings, slots and the message for the team (take_message;
+a call with one shows "msg" in the end column).
 
 The store is opened read-only (an SQLite `mode=ro` URI) for each search and closed again, so the
 TUI never changes it and never holds it open while the daemon writes.
@@ -112,7 +113,19 @@ class CallLog:
                 "WHERE c.channel='sip' AND h.t >= ?",
                 (midnight,),
             ).fetchone()
-            return {"calls": calls or 0, "handoffs": handoffs or 0, "transfers": transfers or 0}
+            messages = 0
+            if _has_messages(db):
+                (messages,) = db.execute(
+                    "SELECT COUNT(*) FROM messages m JOIN conversations c "
+                    "ON c.id = m.conversation_id WHERE c.channel='sip' AND m.created_at >= ?",
+                    (midnight,),
+                ).fetchone()
+            return {
+                "calls": calls or 0,
+                "handoffs": handoffs or 0,
+                "transfers": transfers or 0,
+                "messages": messages or 0,
+            }
 
         return self._read(run)
 
@@ -155,8 +168,21 @@ class CallLog:
                     tuple(chunk),
                 ):
                     hops.setdefault(h["conversation_id"], []).append(h["to_assistant"])
+            noted: set[str] = set()
+            if ids and _has_messages(db):
+                for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500)):
+                    marks = ",".join("?" * len(chunk))
+                    noted |= {
+                        str(r[0])
+                        for r in db.execute(
+                            f"SELECT conversation_id FROM messages "
+                            f"WHERE conversation_id IN ({marks})",
+                            tuple(chunk),
+                        )
+                    }
             for c in convs:
                 c["path"] = " > ".join([c["entry_assistant"], *hops.get(c["id"], [])])
+                c["has_message"] = c["id"] in noted
             return convs
 
         return self._read(run)
@@ -195,9 +221,34 @@ class CallLog:
                     (cid,),
                 )
             }
+            found = []
+            if _has_messages(db):
+                found = self._rows(
+                    db,
+                    "SELECT assistant, who, callback, what, created_at, updated_at FROM messages "
+                    "WHERE conversation_id=?",
+                    (cid,),
+                )
+            conv["message"] = found[0] if found else None
             return conv
 
         return self._read(run)
+
+
+def _has_messages(db: sqlite3.Connection) -> bool:
+    """A store written before take_message existed has no messages table."""
+    row = db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='messages'")
+    return row.fetchone() is not None
+
+
+def message_text(msg: dict[str, Any]) -> str:
+    """One message for the team, as the transcript shows it."""
+    who = msg.get("who") or "(no name given)"
+    number = msg.get("callback") or "(no number)"
+    return (
+        f"message for the team ({_stamp(msg.get('created_at'))}, taken by {msg['assistant']}): "
+        f"{who}, call back {number}: {msg.get('what') or '(no request stated)'}"
+    )
 
 
 def _like(text: str) -> str:
@@ -241,6 +292,9 @@ def transcript(conv: dict[str, Any]) -> list[Text]:
         out.append(Text("slots: " + ", ".join(f"{k}={v}" for k, v in slots.items())))
     else:
         out.append(Text("slots: none collected", "dim"))
+    msg = conv.get("message")
+    if msg:
+        out.append(Text(message_text(msg), "bold magenta"))
     return out
 
 
@@ -347,7 +401,7 @@ class CallsPane(Pane):
                 c["channel"],
                 c["path"],
                 str(c["turns"]),
-                c["end_reason"] or "in progress",
+                ("msg · " if c.get("has_message") else "") + (c["end_reason"] or "in progress"),
                 key=c["id"],
             )
         when = s.day.isoformat() if s.day else "all dates"

@@ -132,6 +132,7 @@ class Dashboard(Pane):
         else:
             self.today = (
                 f"{n['calls']} calls · {n['handoffs']} handoffs · {n['transfers']} to a person"
+                f" · messages: {n['messages']}"
             )
 
     def _slow_tick(self) -> None:

@@ -252,6 +252,6 @@ def new_assistant(name: str, title: str) -> dict[str, Any]:
         "language": "en",
         "system_prompt": f"You are the {title} assistant of the business. Answer briefly.",
         "greeting": "",
-        "tools": ["handoff", "end_call"],
+        "tools": ["handoff"],
         "handoffs": [],
     }

@@ -1,5 +1,6 @@
 """The config checker's warnings: vague or overlapping conditions, unreachable assistants,
-cycles with no exit, no route to a human, unknown tools or missing adapters."""
+cycles with no exit, no route to a human; errors: unknown tools, tools without code on this box
+(appliance/tools: TOOLS and PLANNED), missing adapters."""
 
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ import numpy as np
 
 from appliance.brain.embeddings import Embedder
 from appliance.config import Config
+from appliance.tools import PLANNED, TOOLS
 
-KNOWN_TOOLS = {"handoff", "transfer_to_human", "end_call", "calendar", "tickets"}
-EXIT_TOOLS = {"transfer_to_human", "end_call"}
+KNOWN_TOOLS = set(TOOLS)  # tools with code on this box
+EXIT_TOOLS = {"transfer_to_human"}  # a way out of a cycle of assistants
 # The weak formulations of the handoff article, and words that make a condition unobservable.
 WEAK_EXAMPLES = [
     "transfer if it makes sense",
@@ -65,22 +67,17 @@ def _tools_and_adapters(cfg: Config) -> list[Problem]:
     out = []
     for ai, a in enumerate(cfg.assistants):
         for tool in a.tools:
-            if tool not in KNOWN_TOOLS:
-                out.append(
-                    Problem(
-                        "error",
-                        f"assistants[{ai}] ({a.name}).tools",
-                        f"unknown tool '{tool}' (known: {', '.join(sorted(KNOWN_TOOLS))})",
-                    )
+            if tool in PLANNED:
+                why = (
+                    f"tool '{tool}' has no implementation on this box ({PLANNED[tool]} is not "
+                    "built yet): remove it, and say in the prompt what the box really does "
+                    "(take_message: the team calls back)"
                 )
-        if a.handoffs and "handoff" not in a.tools:
-            out.append(
-                Problem(
-                    "warning",
-                    f"assistants[{ai}] ({a.name}).tools",
-                    "has handoff rules but not the handoff tool: rules are ignored",
-                )
-            )
+            elif tool not in KNOWN_TOOLS:
+                why = f"unknown tool '{tool}' (known: {', '.join(sorted(KNOWN_TOOLS))})"
+            else:
+                continue
+            out.append(Problem("error", f"assistants[{ai}] ({a.name}).tools", why))
         if a.lora and not Path(a.lora.path).exists():
             out.append(
                 Problem(
@@ -142,14 +139,16 @@ def _overlaps(cfg: Config, embedder: Embedder) -> list[Problem]:
 
 def _unreachable(cfg: Config) -> list[Problem]:
     targets = {r.target for a in cfg.assistants for r in a.handoffs}
+    entries = {cfg.team.entry} | {acc.entry for acc in cfg.sip.accounts if acc.entry}
     return [
         Problem(
             "warning",
             f"assistants[{ai}] ({a.name})",
-            "unreachable: not the entry assistant and no rule hands off to it",
+            "unreachable: not an entry assistant (team.entry, sip.accounts[].entry) and no "
+            "rule hands off to it",
         )
         for ai, a in enumerate(cfg.assistants)
-        if a.name != cfg.team.entry and a.name not in targets
+        if a.name not in entries and a.name not in targets
     ]
 
 

@@ -1,1 +1,53 @@
-"""Integrated tools an assistant may be given (handoff lives in assistants/)."""
+"""The tools an assistant may be given, each mapped to the code that does it on this box.
+
+`assistants[].tools` may name only tools in `TOOLS`. A tool in `PLANNED` is known but has no code
+yet (calendar, tickets and end_call wait for the integrations issue): the config checker reports
+it as an error, so no assistant is set up to promise a booking, a ticket or a hang-up that never
+happens. `handoff` is implied: the handoff rules apply whether or not the list names it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from appliance.assistants.router import Router
+from appliance.tools import human, messages
+
+
+@dataclass(frozen=True)
+class Tool:
+    """One integrated tool: what it does (for the TUI and the checker) and its code."""
+
+    name: str
+    does: str
+    code: Callable[..., object]
+
+
+TOOLS: dict[str, Tool] = {
+    t.name: t
+    for t in (
+        Tool(
+            "handoff",
+            "hands the caller to another assistant by the handoff rules (implied: the rules "
+            "apply with or without it)",
+            Router.decide,
+        ),
+        Tool(
+            "transfer_to_human",
+            "puts the caller through to a team.human_extensions person on request",
+            human.wants_person,
+        ),
+        Tool(
+            messages.TOOL,
+            "records the caller's request (name, callback number, need) as a message for the "
+            "team, shown in the TUI's Calls and Dashboard tabs",
+            messages.take,
+        ),
+    )
+}
+PLANNED: dict[str, str] = {
+    "calendar": "booking appointments on the office calendar",
+    "tickets": "opening tickets in the office's ticket system",
+    "end_call": "ending the call from the assistant's side",
+}
