@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from appliance.assistants.policy import looks_like_injection, looks_like_medical_emergency
+from appliance.assistants.policy import GUARD_REASONS, guard_verdict
 from appliance.assistants.prompts import router_input, router_prompt
 from appliance.brain.brain import Brain
 from appliance.brain.embeddings import Embedder
@@ -45,6 +45,7 @@ class Decision:
     scores: dict[str, float] = field(default_factory=dict)
     latency_ms: float = 0.0
     rule: HandoffRule | None = None
+    verdict: str | None = None  # the guard's: injection | emergency (a fixed phrase answers)
 
 
 @dataclass
@@ -116,14 +117,12 @@ class Router:
 
     def _decide(self, assistant: str, utterance: str, earlier: list[str]) -> Decision:
         rules = self._rules[assistant]
+        verdict = guard_verdict(utterance)
+        scores = self.scores(assistant, utterance) if rules else {}
+        if verdict is not None:  # before anything else: also where there are no rules
+            return Decision(None, "guard", GUARD_REASONS[verdict], scores, verdict=verdict)
         if not rules:
             return Decision(None, "fast", "no handoff rules")
-        scores = self.scores(assistant, utterance)
-        if looks_like_injection(utterance):
-            return Decision(None, "guard", "caller tried to steer the routing; refused", scores)
-        if looks_like_medical_emergency(utterance):
-            reason = "medical emergency: stay and tell the caller to dial the emergency number"
-            return Decision(None, "guard", reason, scores)
         by_target = {ri.rule.target: ri.rule for ri in rules}
         ranked = sorted(by_target, key=lambda t: -scores[t])
         best = ranked[0]
