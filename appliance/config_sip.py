@@ -7,13 +7,47 @@ answers `sip:<assistant>@<box>` directly, so it works without a PBX.
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 HOST_RE = r"^[A-Za-z0-9.\-\[\]:]{1,255}$"
+_NAME_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.\-]{0,253}[A-Za-z0-9])?$")
 DIGITS = "0123456789*#ABCD"
 Transport = Literal["udp", "tcp", "tls"]
+
+
+def split_hostport(text: str) -> tuple[str, int | None]:
+    """`host[:port]` -> (host, port): "[2001:db8::1]:5060" -> ("2001:db8::1", 5060); a bare
+    IPv6 address ("2001:db8::1") has no port; names and IPv4 addresses as usual. ValueError
+    when it is none of these."""
+    t = text.strip()
+    port: str | None = None
+    if t.startswith("["):
+        end = t.find("]")
+        host, rest = t[1:end], t[end + 1 :]
+        if end < 0 or (rest and not rest.startswith(":")):
+            raise ValueError(f"not host[:port]: {text!r}")
+        port = rest[1:] if rest else None
+        host = str(ipaddress.IPv6Address(host))  # ValueError
+    elif t.count(":") > 1:
+        host = str(ipaddress.IPv6Address(t))  # a bare IPv6 address, no port
+    else:
+        host, _, p = t.partition(":")
+        port = p if ":" in t else None
+        if not _NAME_RE.match(host):
+            raise ValueError(f"not a host name or address: {host!r}")
+    if port is None:
+        return host, None
+    if not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ValueError(f"not a port: {port!r} in {text!r}")
+    return host, int(port)
+
+
+def uri_host(host: str) -> str:
+    """A host as it is written in a SIP URI (IPv6 addresses in brackets)."""
+    return f"[{host}]" if ":" in host else host
 
 
 def _udp() -> list[Transport]:
@@ -28,7 +62,8 @@ class SipAccount(_Strict):
     """One extension (or DID) the box registers at the office PBX."""
 
     registrar: str = Field(pattern=HOST_RE)
-    """PBX host or address, optionally with :port, e.g. 192.168.1.10 or pbx.office.lan:5060."""
+    """PBX host or address, optionally with :port, e.g. 192.168.1.10, pbx.office.lan:5060 or
+    [2001:db8::1]:5060 (IPv6 in brackets)."""
     user: str = Field(pattern=r"^[0-9A-Za-z*#+._-]{1,64}$")
     """The extension number (user part of the address of record)."""
     auth_user: str = ""
@@ -45,13 +80,28 @@ class SipAccount(_Strict):
     """Registration lifetime asked of the PBX; the box refreshes before it ends, so a restarted
     PBX learns the box again within this time."""
 
+    @field_validator("registrar")
+    @classmethod
+    def _hostport(cls, v: str) -> str:
+        """Checked and written as a SIP URI wants it (a bare IPv6 address gets brackets)."""
+        try:
+            host, port = split_hostport(v)
+        except ValueError as err:
+            raise ValueError(f"registrar: {err} (host, host:port or [IPv6]:port)") from err
+        return uri_host(host) + (f":{port}" if port is not None else "")
+
     @property
     def host(self) -> str:
-        return self.registrar.split(":")[0] if self.registrar.count(":") == 1 else self.registrar
+        """The registrar's host without port or brackets (for resolving, comparing)."""
+        return split_hostport(self.registrar)[0]
+
+    @property
+    def port(self) -> int | None:
+        return split_hostport(self.registrar)[1]
 
     @property
     def aor_domain(self) -> str:
-        return self.domain or self.host
+        return self.domain or uri_host(self.host)
 
     @property
     def aor(self) -> str:
@@ -86,6 +136,10 @@ class Sip(_Strict):
     """PEM certificate for tls."""
     tls_key: str = ""
     """PEM private key for tls."""
+    tls_ca_file: str = ""
+    """PEM file with the CA certificate(s) the PBX's TLS certificate must chain to (for a
+    self-signed PBX: its own certificate). Empty: the system CA store. The PBX's certificate and
+    its name are always verified; the box does not register over TLS it cannot verify."""
     codecs: list[str] = Field(default_factory=lambda: ["PCMU", "PCMA", "G722"])
     """Codecs in order of preference; others are disabled."""
     max_calls: int = Field(default=4, ge=1, le=4)
@@ -132,3 +186,10 @@ class Sip(_Strict):
     @property
     def peer_mode(self) -> bool:
         return not self.accounts
+    @model_validator(mode="after")
+    def _tls_accounts(self) -> Sip:
+        tls = [a.user for a in self.accounts if a.transport == "tls"]
+        if tls and "tls" not in self.transports:
+            raise ValueError(f"sip.accounts {tls} use tls: add tls to sip.transports")
+        return self
+

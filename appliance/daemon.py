@@ -79,6 +79,7 @@ class Daemon:
         self.ep.on_rejected = self.report
         self.board = Switchboard(self.ep, cfg, self._new_session, self.report)
 
+            tls_ca_file=sip.tls_ca_file,
     def report(self, ev: dict[str, Any]) -> None:
         ev.setdefault("wall", round(time.time(), 3))
         with self._report_lock:

@@ -23,6 +23,7 @@ STATES = {
     pj.PJSIP_INV_STATE_CONFIRMED: "confirmed",
     pj.PJSIP_INV_STATE_DISCONNECTED: "disconnected",
 }
+DECLINE = 603  # the answer to every REFER the box does not follow
 _RURI = re.compile(r"^[A-Z]+\s+(?:sips?:)?([^@;>\s]+)@", re.M)
 
 
@@ -63,6 +64,9 @@ class SipCall(pj.Call):  # type: ignore[misc]
         self.state = "null"
         self.tag = ""  # the owner's name for this leg
         self.follow_redirects = False
+        # A REFER asks this leg to call somewhere else on the box's account: toll fraud when it
+        # comes from a caller. Refused (603) unless the owner opts in (only the test phone does).
+        self.follow_transfers = False
 
     def _report(self, kind: str, **data: Any) -> None:
         try:
@@ -96,7 +100,15 @@ class SipCall(pj.Call):  # type: ignore[misc]
         self._report("dtmf", digit=str(prm.digit), method=method)
 
     def onCallTransferRequest(self, prm: Any) -> None:
-        self._report("transfer_request", prm=prm, dst=str(prm.dstUri))
+        """A REFER from the far end: declined (603) unless `follow_transfers`; pjsua would
+        otherwise accept it and dial the Refer-To URI itself. The call goes on either way."""
+        dst = str(prm.dstUri)
+        if not self.follow_transfers:
+            prm.statusCode = DECLINE
+            _LOGGER.warning("call %s: transfer request to %s refused", self.tag or "-", dst)
+            self._report("transfer_refused", dst=dst)
+            return
+        self._report("transfer_request", prm=prm, dst=dst)
 
     def onCallRedirected(self, prm: Any) -> int:
         """A 3xx answer: follow it only when the owner said so (`follow_redirects`)."""

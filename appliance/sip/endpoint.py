@@ -8,6 +8,7 @@ callbacks run on pjmedia's clock thread; they only move buffers).
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures
 import gc
 import logging
@@ -23,6 +24,7 @@ from typing import Any, TypeVar
 import pjsua2 as pj
 
 from appliance.errors import SipError
+from appliance.sip.tls import tls_config
 
 _LOGGER = logging.getLogger(__name__)
 _PJ_LOGGER = logging.getLogger("pjsip")
@@ -35,6 +37,8 @@ CODEC_IDS = {
     "iLBC": "iLBC/8000",
     "speex": "speex/",
 }
+BURY_GRACE_S = 2.0  # an ended call object lives at least this long after its burial
+REAP_EVERY_S = 0.5
 TRANSPORTS = {
     "udp": pj.PJSIP_TRANSPORT_UDP,
     "tcp": pj.PJSIP_TRANSPORT_TCP,
@@ -93,6 +97,7 @@ class SipEndpoint:
         max_calls: int = 4,
         tls_cert: str = "",
         tls_key: str = "",
+        tls_ca_file: str = "",
         user_agent: str = "voicebox",
     ) -> None:
         self.bind = bind
@@ -102,6 +107,7 @@ class SipEndpoint:
         self.codecs = codecs or ["PCMU", "PCMA", "G722"]
         self.max_calls = max_calls
         self.tls = (tls_cert, tls_key)
+        self.tls_ca_file = tls_ca_file  # servers' certificates are verified against it (tls.py)
         self.user_agent = user_agent
         self.ep: Any = None
         self.listening: list[Listening] = []
@@ -113,10 +119,16 @@ class SipEndpoint:
         self._stopped = threading.Event()
         self.on_stop: list[Callable[[], None]] = []  # run on the SIP thread before libDestroy
         self.on_rejected: Callable[[dict[str, Any]], None] | None = None
-        # Ended calls are never deleted while the library runs: a pjsua2 Call's destructor hangs
-        # up its call id, and pjsua reuses ids (always id 0 with one call at a time), so a late
-        # delete would end whichever call has the id now. Kept small (no media, no handler).
-        self.graveyard: list[Any] = []
+        # Ended calls are not deleted where they end: a pjsua2 Call's destructor clears the user
+        # data of its call id and hangs the id up when it is active, and pjsua reuses ids (always
+        # id 0 with one call at a time), so a late delete would end whichever call has the id
+        # now. Buried calls wait here (no media, no handler) until their id is idle
+        # (`not isActive()`) and BURY_GRACE_S have passed; they are then dropped on this thread
+        # between event polls, when no other call can take the id meanwhile. Burial is O(1);
+        # `_reap` looks at each buried call once per REAP_EVERY_S.
+        self.graveyard: collections.deque[tuple[float, Any]] = collections.deque()
+        self._buried: set[int] = set()  # id() of the calls in the graveyard
+        self._next_reap = 0.0
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -204,7 +216,7 @@ class SipEndpoint:
             if self.bind not in ("", "0.0.0.0"):
                 tcfg.boundAddress = self.bind
             if name == "tls":
-                tcfg.tlsConfig.certFile, tcfg.tlsConfig.privKeyFile = self.tls
+                tcfg.tlsConfig = tls_config(*self.tls, self.tls_ca_file)
                 tcfg.port = self.port + 1 if self.port else 0  # 5061 next to 5060
             tid = ep.transportCreate(TRANSPORTS[name], tcfg)
             info = ep.transportGetInfo(tid)
@@ -226,6 +238,8 @@ class SipEndpoint:
         while True:
             self.ep.libHandleEvents(10)
             now = time.monotonic()
+            if self.graveyard and now >= self._next_reap:
+                self._reap(now)
             due = [t for t in self._timers if t[0] <= now]
             if due:
                 self._timers = [t for t in self._timers if t[0] > now]
@@ -258,6 +272,7 @@ class SipEndpoint:
                 self.ep.libHandleEvents(20)
             self._timers.clear()  # they may hold the last references to calls
             self.graveyard.clear()
+            self._buried.clear()
             gc.collect()  # every Call object must go before libDestroy, or pjsua asserts
             self.ep.libDestroy()
         except Exception:
@@ -274,12 +289,33 @@ class SipEndpoint:
             self._cmds.put(fn)
 
     def bury(self, call: Any) -> None:
-        """Keep an ended call object until shutdown (see `graveyard`), without its baggage."""
-        if any(c is call for c in self.graveyard):
+        """Keep an ending call object until its id is idle (see `graveyard`), without its
+        baggage. SIP thread only."""
+        if id(call) in self._buried:
             return
         if hasattr(call, "retire"):
             call.retire()
-        self.graveyard.append(call)
+        self._buried.add(id(call))
+        self.graveyard.append((time.monotonic(), call))
+
+    def _reap(self, now: float) -> None:
+        """Drop the buried calls whose id is idle (SIP thread, outside any PJSIP callback)."""
+        self._next_reap = now + REAP_EVERY_S
+        for _ in range(len(self.graveyard)):
+            buried_at, call = self.graveyard.popleft()
+            try:
+                idle = now - buried_at >= BURY_GRACE_S and not call.isActive()
+            except Exception:
+                idle = False
+            if idle and hasattr(call, "retire"):
+                call.retire()  # a handler closing over the call would keep it alive
+            # dropped only when this is the last reference (2 = `call` + getrefcount's own), so
+            # the destructor runs here, while the id belongs to nobody, and on this thread
+            if idle and sys.getrefcount(call) <= 2:
+                self._buried.discard(id(call))
+                del call
+            else:
+                self.graveyard.append((buried_at, call))
 
     def call_later(self, delay_s: float, fn: Callable[[], None]) -> None:
         """Run `fn` on the SIP thread after `delay_s` (only from the SIP thread)."""

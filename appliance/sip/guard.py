@@ -30,9 +30,18 @@ def source_ip(address: str) -> str:
     return a.rsplit(":", 1)[0] if a.count(":") == 1 else a
 
 
-def resolve(host: str) -> set[str]:
+def normal_ip(text: str) -> str:
+    """One spelling per address ("2001:0db8::0001" -> "2001:db8::1"; not an IP: as it is)."""
     try:
-        return {str(info[4][0]) for info in socket.getaddrinfo(host, None)}
+        return str(ipaddress.ip_address(text.split("%", 1)[0]))
+    except ValueError:
+        return text
+
+
+def resolve(host: str) -> set[str]:
+    """The addresses of a registrar host (no port, no brackets: SipAccount.host)."""
+    try:
+        return {normal_ip(str(info[4][0])) for info in socket.getaddrinfo(host, None)}
     except OSError as err:
         _LOGGER.warning("cannot resolve registrar %s: %s", host, err)
         return set()
@@ -52,10 +61,10 @@ class CallerGuard:
 
     def trust_local(self, hosts: list[str]) -> None:
         """The box's own addresses (a caller on the box itself, e.g. `voicebox call`)."""
-        self.trusted |= set(hosts)
+        self.trusted |= {normal_ip(h.strip("[]")) for h in hosts}
 
     def allowed(self, address: str) -> bool:
-        ip_text = source_ip(address)
+        ip_text = normal_ip(source_ip(address))
         if ip_text in self.trusted:
             return True
         try:

@@ -146,6 +146,7 @@ class Phone:
             self._create_account()
             call = SipCall(self._acc, handler=self._on_call)
             call.follow_redirects = True  # a test caller goes where the box redirects it
+            call.follow_transfers = True  # and where its blind transfer (REFER) sends it
             self._legs.append(_Leg(call))
             self._emit("calling", uri=uri)
             try:
@@ -171,6 +172,7 @@ class Phone:
                 self.registered.set()
         elif kind == "incoming":
             call = SipCall(data["account"], data["call_id"], handler=self._on_call)
+            call.follow_transfers = True  # a test phone, not a box: it goes where it is sent
             self._legs.append(_Leg(call))
             self._pos, self._ending, self._rec = 0, False, []
             msg = data["msg"]
@@ -197,6 +199,7 @@ class Phone:
             call.connect(leg.port)
         elif kind == "transfer_request":
             new = SipCall(self._acc, handler=self._on_call)
+            new.follow_transfers = True
             self._legs.append(_Leg(new))
             data["prm"].newCall = new
             self._emit("transfer_request", to=data["dst"])

@@ -159,7 +159,9 @@ class Switchboard(TransferDesk):
         self.ep.bury(call)
 
         def on_overflow(kind: str, data: dict[str, Any]) -> None:
-            if kind == "state" and data["state"] == "confirmed":
+            if kind == "transfer_refused":
+                self.report({**event, "type": "transfer_refused", "to": data["dst"], "code": 603})
+            elif kind == "state" and data["state"] == "confirmed":
                 call.xfer(target, op())
             elif kind == "transfer_status" and data["final"]:
                 call.end()
@@ -224,6 +226,9 @@ class Switchboard(TransferDesk):
     def _on_call(self, kind: str, data: dict[str, Any]) -> None:
         call: SipCall = data["call"]
         box = self._box_of(call)
+        if kind == "transfer_refused":
+            self._transfer_refused(call, box, data["dst"])
+            return
         if box is None:
             return
         if call is box.consult:
@@ -248,6 +253,19 @@ class Switchboard(TransferDesk):
             self.pool.submit(box.session.on_dtmf, data["digit"])
         elif kind == "transfer_status":
             self._on_blind_status(box, data)
+
+    def _transfer_refused(self, call: SipCall, box: Box | None, dst: str) -> None:
+        """A REFER the call leg declined (SipCall does): a security event, the call goes on."""
+        self.report(
+            {
+                "type": "transfer_refused",
+                "call": box.meta.key if box is not None else call.tag,
+                "to": dst,
+                "source": box.meta.source if box is not None else "",
+                "caller": box.meta.caller if box is not None else "",
+                "code": 603,
+            }
+        )
 
     def _on_state(self, box: Box, data: dict[str, Any]) -> None:
         state, key = data["state"], box.meta.key
