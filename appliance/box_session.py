@@ -64,10 +64,9 @@ class BoxSession:
 
     def on_dtmf(self, digit: str) -> None:
         keys = self.cfg.sip.dtmf
-        if digit == keys.human_key and not self.digits:
-            self.request_human(keys.human, "keypad")
-            return
-        if digit == keys.end_key:
+        # the human key alone asks for a person, but "0049 ..." is a number being typed: wait
+        # for the end key or the pause before deciding (humans.keypad_wants_person)
+        if digit == keys.end_key and not (digit == keys.human_key and not self.digits):
             self._flush_digits()
             return
         self.digits += digit
@@ -78,8 +77,14 @@ class BoxSession:
         self._digit_timer.start()
 
     def _flush_digits(self) -> None:
+        if self._digit_timer is not None:
+            self._digit_timer.cancel()
         digits, self.digits = self.digits, ""
-        if digits:
+        keys = self.cfg.sip.dtmf
+        if humans.keypad_wants_person(digits, keys.human_key):
+            self.loop.conv.record_turn(f"(pressed {digits} for a person)", "", "the human key")
+            self.request_human(keys.human, "keypad")
+        elif digits:
             self.loop.typed(digits)
 
     def on_transfer(self, ok: bool, human: str, detail: str) -> None:
@@ -133,7 +138,7 @@ class BoxSession:
             time.sleep(HOLD_EVERY_S)
             if not self.transferring or self.loop.ended.is_set():
                 return
-            self.loop.say(self.cfg.speech.one_moment)
+            self.loop.say(self.cfg.speech.one_moment, record=False)
 
     def _brief_and_transfer(self, name: str, said: str) -> None:
         summary = self._summary(said)

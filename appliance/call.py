@@ -132,8 +132,11 @@ class CallLoop:
         if greeting:
             self._say(greeting, "greeting", 0)
 
-    def say(self, text: str) -> None:
-        """Say a fixed phrase now (in the current assistant's voice)."""
+    def say(self, text: str, *, record: bool = True) -> None:
+        """Say a fixed phrase now (in the current assistant's voice); it goes into the
+        transcript unless `record` is off (hold lines, "one moment")."""
+        if record:
+            self.conv.record_phrase(text)
         self._say(text, "phrase", self.conv.turn)
 
     def typed(self, digits: str) -> None:
@@ -276,12 +279,12 @@ class CallLoop:
         self._silence_ms += 20
         if self._silence_ms >= self.sp.hangup_after_s * 1000:
             self._emit("silence", action="goodbye", silent_ms=self._silence_ms)
-            self._say(self.sp.goodbye, "phrase", self.conv.turn)
+            self.say(self.sp.goodbye)
             self._closing = True
         elif self._silence_ms >= self.sp.reprompt_after_s * 1000 and not self._reprompted:
             self._reprompted = True
             self._emit("silence", action="reprompt", silent_ms=self._silence_ms)
-            self._say(self.sp.reprompt, "phrase", self.conv.turn)
+            self.say(self.sp.reprompt)
 
     # -- worker -----------------------------------------------------------------------------
 
@@ -296,7 +299,7 @@ class CallLoop:
             except Exception:
                 _LOGGER.exception("call %s: turn failed", self.conv.id)
                 self._emit("error", message="turn failed; apologised to the caller")
-                self._say(self.sp.apology, "phrase", self.conv.turn)
+                self.say(self.sp.apology)
             finally:
                 self._working.clear()
 
@@ -329,7 +332,7 @@ class CallLoop:
         if why is not None:
             self._emit("ignored", text=tr.text, reason=why, confidence=round(tr.confidence, 3))
             if why.startswith("low confidence"):
-                self._say(self.sp.not_understood, "phrase", self.conv.turn)
+                self.say(self.sp.not_understood)
             return
         self._emit(
             "utterance",
@@ -340,7 +343,8 @@ class CallLoop:
         )
         if self.intercept is not None:
             instead = self.intercept(tr.text)
-            if instead is not None:
+            if instead is not None:  # in the transcript and the call log like any turn
+                self.conv.record_turn(tr.text, instead, "the channel answered: a person")
                 self._say(instead, "phrase", self.conv.turn)
                 return
         turn = self.conv.turn + 1

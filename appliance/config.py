@@ -12,9 +12,17 @@ from enum import StrEnum
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from appliance.config_partial import error_locs, not_covered, partial_model
 from appliance.config_sip import Sip
@@ -150,6 +158,26 @@ class Team(_Strict):
     """People a call can be transferred to."""
     slots: list[Slot] = Field(default_factory=lambda: list(DEFAULT_SLOTS))
     """Facts collected from the caller; they travel with every handoff."""
+    emergency_number: str = Field(default="", pattern=r"^[0-9]{0,6}$")
+    """The emergency number of the office's country, said in `speech.emergency` (empty: 911, or
+    112 for assistants that speak German)."""
+    timezone: str = ""
+    """The office's time zone (IANA name, e.g. Europe/Berlin) for the date and time the
+    assistants are told; empty: the box's local zone."""
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        if value:
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError) as err:
+                msg = f"unknown time zone '{value}' (an IANA name, e.g. Europe/Berlin)"
+                raise ValueError(msg) from err
+        return value
+
+    def emergency_number_for(self, language: str) -> str:
+        return self.emergency_number or EMERGENCY_NUMBERS.get(language, "911")
 
 
 class ModelSettings(_Strict):
@@ -191,6 +219,18 @@ class AsrChoice(_Strict):
     """Manifest name of the model (a Vosk model added from a file works too)."""
 
 
+EMERGENCY_NUMBERS = {"de": "112"}
+REFUSAL_PHRASES = {
+    "en": "I'm sorry, I can't help with that. Is there anything else I can do for you?",
+    "de": "Das kann ich leider nicht tun. Kann ich Ihnen sonst irgendwie helfen?",
+}
+EMERGENCY_PHRASES = {
+    "en": "This sounds like an emergency. Please hang up now and call {number} right away.",
+    "de": "Das klingt nach einem Notfall. Bitte legen Sie jetzt auf und rufen Sie sofort den "
+    "Notruf {number} an.",
+}
+
+
 class Speech(_Strict):
     """Ears and mouth of the box: recognition, end of speech, silences, fixed phrases."""
 
@@ -215,6 +255,12 @@ class Speech(_Strict):
     not_understood: str = "Sorry, I didn't catch that. Could you say it again?"
     one_moment: str = "One moment, please."
     apology: str = "I'm sorry, something went wrong on my side. Could you say that again?"
+    refusal: dict[str, str] = Field(default_factory=lambda: dict(REFUSAL_PHRASES))
+    """Said instead of a reply when the caller tries to steer the assistant (prompt injection)
+    or a reply would quote its instructions; per language ("en" is the fallback)."""
+    emergency: dict[str, str] = Field(default_factory=lambda: dict(EMERGENCY_PHRASES))
+    """Said at once when a caller describes a medical emergency, per language; `{number}` is
+    replaced by `team.emergency_number`."""
     tts_threads: int = Field(default=1, ge=1, le=8)
     """onnxruntime threads of the Piper voice (1 is fastest on small boxes)."""
     asr_threads: int = Field(default=2, ge=1, le=8)
@@ -230,6 +276,13 @@ class Speech(_Strict):
 
     def asr_for(self, language: str) -> AsrChoice:
         return self.asr.get(language) or self.asr["en"]
+
+    def refusal_for(self, language: str) -> str:
+        return self.refusal.get(language) or self.refusal.get("en") or REFUSAL_PHRASES["en"]
+
+    def emergency_for(self, language: str, number: str) -> str:
+        text = self.emergency.get(language) or self.emergency.get("en") or EMERGENCY_PHRASES["en"]
+        return text.replace("{number}", number)
 
 
 class LoggingSettings(_Strict):

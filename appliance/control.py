@@ -6,6 +6,12 @@ A client sends one JSON object per line and gets JSON lines back:
   the client disconnects. A subscriber that falls behind is dropped (the box never waits).
 - `{"cmd": "reload"}`: re-read the config file; one `{"type": "reload", "ok": ...}` line.
 - anything else: `{"type": "error", "message": ...}`; the connection stays usable.
+
+Who may connect (checked with SO_PEERCRED when a client connects, besides the socket's 0660
+mode): root, the daemon's own user, and members of the technician group (by default the
+daemon's group: `voicebox` under systemd; `usermod -aG voicebox <technician>`). At most
+MAX_CLIENTS at once. Anyone else, and a client over the limit, gets one
+`{"type": "error", "refused": true, "message": ...}` line and the connection is closed.
 """
 
 from __future__ import annotations
@@ -17,8 +23,9 @@ import os
 import queue
 import socket
 import stat
+import struct
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +38,51 @@ Event = dict[str, Any]
 QUEUE_MAX = 2000  # events a subscriber may lag behind before it is dropped
 LINE_MAX = 1 << 16  # longest request line accepted
 SOCKET_MODE = 0o660
+MAX_CLIENTS = 8  # connections served at once (the TUI holds one or two)
+_CRED = struct.Struct("3i")  # struct ucred: pid, uid, gid
 
 
 def _error(message: str) -> Event:
     return {"type": "error", "message": message}
+
+
+def allowed(uid: int, gid: int, groups: Iterable[int], *, group: int) -> bool:
+    """The access policy: root, the daemon's own user, or a member of `group` (primary or
+    supplementary group of the connecting process)."""
+    return uid in (0, os.geteuid()) or gid == group or group in groups
+
+
+def peer(conn: socket.socket) -> tuple[int, int, int]:
+    """pid, uid and gid of the process at the other end (from the kernel: SO_PEERCRED)."""
+    pid, uid, gid = _CRED.unpack(conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _CRED.size))
+    return pid, uid, gid
+
+
+def peer_groups(pid: int, uid: int, gid: int) -> list[int]:
+    """The supplementary groups of the connecting process (/proc), else those /etc/group gives
+    its user (a process that ended at once has no /proc entry)."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Groups:"):
+                    return [int(g) for g in line.split()[1:]]
+    except (OSError, ValueError):
+        pass
+    import pwd
+
+    try:
+        return os.getgrouplist(pwd.getpwuid(uid).pw_name, gid)
+    except KeyError:
+        return []
+
+
+def group_name(gid: int) -> str:
+    import grp
+
+    try:
+        return grp.getgrgid(gid).gr_name
+    except KeyError:
+        return str(gid)
 
 
 def _alive(path: Path) -> bool:
@@ -79,8 +127,11 @@ class ControlServer:
         reload: Callable[[], Event],
         *,
         fold: Callable[[Event], None] | None = None,
+        group: int | None = None,
     ) -> None:
         self.path = Path(path)
+        self.group = os.getegid() if group is None else group  # the technician group
+        self._clients = 0  # connections being served
         self.status = status
         self.reload = reload
         self.fold = fold
@@ -93,6 +144,11 @@ class ControlServer:
     def subscribers(self) -> int:
         with self._lock:
             return len(self._subs)
+
+    @property
+    def clients(self) -> int:
+        with self._lock:
+            return self._clients
 
     def start(self) -> None:
         ensure_free(self.path)
@@ -162,12 +218,45 @@ class ControlServer:
                 continue
             except OSError:
                 return  # closed by stop()
+            why = self._refusal(conn)
+            if why:
+                _refuse(conn, why)
+                continue
             conn.settimeout(None)
             threading.Thread(
                 target=self._serve, args=(conn,), name="control-client", daemon=True
             ).start()
 
+    def _refusal(self, conn: socket.socket) -> str:
+        """Why this connection is not served ("" when it is); counts it when it is."""
+        try:
+            pid, uid, gid = peer(conn)
+        except OSError as err:
+            return f"cannot tell who you are: {err}"
+        if not allowed(uid, gid, peer_groups(pid, uid, gid), group=self.group):
+            _LOGGER.warning("control: refused uid %d gid %d (pid %d)", uid, gid, pid)
+            return (
+                f"permission denied: uid {uid} is not root, the daemon's user nor a member of "
+                f"group {group_name(self.group)}"
+            )
+        with self._lock:
+            if self._clients >= MAX_CLIENTS:
+                busy = True
+            else:
+                busy, self._clients = False, self._clients + 1
+        if busy:
+            _LOGGER.warning("control: refused a client: already %d connected", MAX_CLIENTS)
+            return f"too many clients: at most {MAX_CLIENTS} at once; try again later"
+        return ""
+
     def _serve(self, conn: socket.socket) -> None:
+        try:
+            self._serve_lines(conn)
+        finally:
+            with self._lock:
+                self._clients -= 1
+
+    def _serve_lines(self, conn: socket.socket) -> None:
         with conn, conn.makefile("rb") as lines:
             try:
                 while not self._stopping.is_set():
@@ -231,6 +320,17 @@ class ControlServer:
             with self._lock:
                 if sub in self._subs:
                     self._subs.remove(sub)
+
+
+def _refuse(conn: socket.socket, why: str) -> None:
+    """One error line, then the connection is closed (never blocks the accept loop long)."""
+    with conn:
+        conn.settimeout(1.0)
+        with contextlib.suppress(OSError):
+            conn.sendall(encode({**_error(why), "refused": True}))
+            conn.recv(LINE_MAX, socket.MSG_DONTWAIT)  # unread bytes would reset the line
+        with contextlib.suppress(OSError):
+            conn.shutdown(socket.SHUT_RDWR)
 
 
 def _hung_up(conn: socket.socket) -> bool:

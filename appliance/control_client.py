@@ -74,6 +74,8 @@ def request(path: Path, msg: Event, timeout: float | None = 5.0) -> Event:
         ev = _read_line(lines, Path(path), timeout)
     if ev is None:
         raise ControlError(f"the daemon at {path} closed the connection without an answer")
+    if ev.get("type") == "error" and ev.get("refused"):
+        raise ControlError(f"the daemon at {path} refused: {ev.get('message')}")
     return ev
 
 
@@ -94,6 +96,9 @@ class Subscription:
         if first is None:
             self.close()
             raise ControlError(f"the daemon at {self.path} closed the subscription at once")
+        if first.get("type") == "error":
+            self.close()
+            raise ControlError(f"the daemon at {self.path} refused: {first.get('message')}")
         self.status = first
         self._sock.settimeout(None)  # events may be minutes apart
         self._first: Event | None = first

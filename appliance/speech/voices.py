@@ -12,9 +12,22 @@ from appliance.audio.pcm import Samples
 from appliance.config import Config, Voice
 from appliance.models import model_path
 from appliance.speech.asr import AsrModel
+from appliance.speech.sentences import SentenceSplitter
 from appliance.speech.tts import PiperTts
 
 _LOGGER = logging.getLogger(__name__)
+
+
+def guard_sentences(cfg: Config, language: str) -> list[str]:
+    """The refusal and emergency phrases as the call's sentence splitter hands them to the
+    mouth (so they are cached audio: spoken at once, without waiting for synthesis)."""
+    sp = cfg.speech
+    number = cfg.team.emergency_number_for(language)
+    out: list[str] = []
+    for text in (sp.refusal_for(language), sp.emergency_for(language, number)):
+        splitter = SentenceSplitter()
+        out += splitter.feed(text) + splitter.flush()
+    return out
 
 
 class SpeechModels:
@@ -79,6 +92,7 @@ class SpeechModels:
             self.asr(a.language)
             texts = [a.greeting, *fixed, *(r.announcement for r in a.handoffs)]
             texts += [r.confirm for r in a.handoffs if r.confirm]
+            texts += guard_sentences(self.cfg, a.language)
             for text in texts:
                 if text:
                     self.phrase(a.voice, text)

@@ -67,5 +67,8 @@ def test_four_speaking_calls_lose_no_frames_and_a_fifth_gets_busy(
     }
     assert len(answered) == 4, "every caller got an answer"
     assert len(latencies) == 4
-    p95 = sorted(latencies)[-1]
-    print(f"\nturn latency with 4 calls: median {statistics.median(latencies)} ms, max {p95} ms")
+    median, worst = statistics.median(latencies), max(latencies)
+    print(f"\nturn latency with 4 calls: median {median} ms, max {worst} ms")
+    # generous (benchmark: median 2.5 s, p95 4.4 s at 4 calls): a stall or a queue that never
+    # drains fails, a busy shared machine does not
+    assert median <= 5000 and worst <= 10000, latencies
