@@ -4,6 +4,7 @@ A session keeps the config and engine it started with, whatever a reload brings 
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from typing import TYPE_CHECKING, Any
@@ -21,6 +22,15 @@ if TYPE_CHECKING:
 _LOGGER = logging.getLogger(__name__)
 HUMAN_TOOL = "transfer_to_human"
 HOLD_EVERY_S = 7.0
+SUMMARY_MAX = 200  # characters of the summary (spoken to the person, sent as a SIP header)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")  # C0, DEL, C1, line separators
+
+
+def header_safe(text: str, limit: int = SUMMARY_MAX) -> str:
+    """One line fit for a SIP header value: every control character (CR, LF, NUL, the other C0
+    and C1 ones, Unicode line separators) becomes a blank, blanks collapse, at most `limit`
+    characters. A caller's words cannot end the header and start one of their own."""
+    return " ".join(_CONTROL.sub(" ", text).split())[:limit].rstrip()
 
 
 class BoxSession:
@@ -160,7 +170,7 @@ class BoxSession:
         said = [ln.text for ln in conv.lines if ln.role == "caller"][-2:] + ([last] if last else [])
         text = " ".join(said)[-200:]
         parts = [f"Caller details: {facts}." if facts else "", f"They said: {text}" if text else ""]
-        return " ".join(p for p in parts if p) or "The caller asked for a person."
+        return header_safe(" ".join(p for p in parts if p)) or "The caller asked for a person."
 
     # -- events -----------------------------------------------------------------------------
 
