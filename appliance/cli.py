@@ -211,17 +211,9 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 def cmd_tui(args: argparse.Namespace) -> int:
     from appliance import paths
-    from tui.app import run_tui
+    from tui.app import log_to_file, run_tui
 
-    # the screen belongs to Textual: log lines go to a file instead of stderr
-    log = paths.data_dir() / "tui.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    root = logging.getLogger()
-    for h in list(root.handlers):
-        root.removeHandler(h)
-    handler = logging.FileHandler(log, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root.addHandler(handler)
+    log_to_file(paths.data_dir() / "tui.log")  # the screen belongs to Textual; rotated
     config = Path(args.config) if args.config else paths.config_path()
     return run_tui(
         config,

@@ -5,11 +5,17 @@ The document keeps the YAML data as plain dicts and lists; widgets change it thr
 `get` with paths like ``("assistants", 2, "handoffs", 0, "condition")``. Every candidate is
 validated with the same pydantic models the daemon uses, so a file the TUI saves is a file the
 daemon accepts.
+
+A save keeps the file's owner, group and mode (the daemon must still read it; a new file is
+0600), refuses to overwrite a file whose content changed on disk since it was read (unless
+forced), and writes the validated settings: comments are not kept (`has_comments` tells the TUI
+to say so), the file starts with HEADER instead.
 """
 
 from __future__ import annotations
 
 import copy
+import hashlib
 import itertools
 import logging
 import os
@@ -26,7 +32,12 @@ from appliance.errors import ConfigError
 
 _LOGGER = logging.getLogger(__name__)
 Path_ = tuple[str | int, ...]
+HEADER = (
+    "# Written by `voicebox tui`: the TUI saves the settings, not the text, so comments are not\n"
+    "# kept. The version before the last save is <this file>.bak.\n"
+)
 _LOC = re.compile(r"\[(\d+)\](?: \([^)]*\))?|\.?([A-Za-z_][A-Za-z0-9_]*)")
+_HASH = re.compile(r"(?:^|(?<=[ \t]))#", re.M)
 
 
 def parse_location(text: str) -> Path_:
@@ -66,6 +77,99 @@ def finding(level: str, line: str) -> Finding:
     return Finding(level, parse_location(loc), loc, msg)
 
 
+class FileChangedError(ConfigError):
+    """The file on disk is not the one the document was read from (someone else saved it)."""
+
+
+@dataclass(frozen=True)
+class DiskStamp:
+    """What the document was read from: compared before a save overwrites the file."""
+
+    mtime_ns: int
+    size: int
+    sha256: str
+
+    @classmethod
+    def of(cls, data: bytes, st: os.stat_result) -> DiskStamp:
+        return cls(st.st_mtime_ns, len(data), hashlib.sha256(data).hexdigest())
+
+    def same_content(self, other: DiskStamp | None) -> bool:
+        """A touch (new mtime, same bytes) is no change: nobody's edit can be lost."""
+        return other is not None and (self.size, self.sha256) == (other.size, other.sha256)
+
+
+def _read(path: Path) -> tuple[bytes, DiskStamp]:
+    with open(path, "rb") as f:
+        data = f.read()
+        return data, DiskStamp.of(data, os.fstat(f.fileno()))
+
+
+def has_comments(text: str) -> bool:
+    """Whether the YAML text has a comment (a `#` that starts a line or follows a blank, outside
+    any scalar) other than our own HEADER. Text that does not scan: any line starting `#`."""
+    start = len(HEADER) if text.startswith(HEADER) else 0
+    try:
+        spans = [
+            (t.start_mark.index, t.end_mark.index)
+            for t in yaml.scan(text, Loader=yaml.SafeLoader)
+            if isinstance(t, yaml.ScalarToken)
+        ]
+    except yaml.YAMLError:
+        return any(ln.lstrip().startswith("#") for ln in text[start:].splitlines())
+    outside = (m.start() for m in _HASH.finditer(text, start))
+    return any(not any(a <= i < b for a, b in spans) for i in outside)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_atomic(path: Path, data: bytes, mode: int, owner: os.stat_result | None) -> None:
+    """Replace `path` by a file with `data`, `mode` and the owner and group of `owner` (when
+    given): temp file, fsync, chown, chmod, rename, fsync of the directory. A chown we may not
+    do (not root) refuses the save: the daemon could lose its access to the file."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+            mine = os.fstat(out.fileno())
+        if owner is not None and (mine.st_uid, mine.st_gid) != (owner.st_uid, owner.st_gid):
+            try:
+                os.chown(tmp, owner.st_uid, owner.st_gid)
+            except PermissionError as err:
+                raise ConfigError(
+                    f"cannot keep the owner {_who(owner)} of {path} ({err.strerror}); not "
+                    "saved: run the TUI as root (sudo voicebox tui) or as that user"
+                ) from err
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+
+
+def _who(st: os.stat_result) -> str:
+    import grp
+    import pwd
+
+    try:
+        user = pwd.getpwuid(st.st_uid).pw_name
+    except KeyError:
+        user = str(st.st_uid)
+    try:
+        group = grp.getgrgid(st.st_gid).gr_name
+    except KeyError:
+        group = str(st.st_gid)
+    return f"{user}:{group}"
+
+
 @dataclass
 class ConfigDocument:
     """The config file and its edited, not yet saved data."""
@@ -74,6 +178,8 @@ class ConfigDocument:
     data: dict[str, Any] = field(default_factory=dict)
     load_errors: list[str] = field(default_factory=list)
     exists: bool = False
+    stamp: DiskStamp | None = None  # what was read (None: no file)
+    has_comments: bool = False  # the file has comments a save will not keep
 
     @classmethod
     def open(cls, path: Path) -> ConfigDocument:
@@ -81,13 +187,18 @@ class ConfigDocument:
         errors (the TUI shows them instead of crashing)."""
         doc = cls(path)
         try:
-            text = path.read_text(encoding="utf-8")
+            raw, doc.stamp = _read(path)
             doc.exists = True
+            text = raw.decode("utf-8")
         except FileNotFoundError:
             text = template_text("starter")
         except OSError as err:
             doc.load_errors = [f"{path}: cannot read: {err.strerror}"]
             return doc
+        except UnicodeDecodeError as err:
+            doc.load_errors = [f"{path}: not UTF-8 text (byte {err.start})"]
+            return doc
+        doc.has_comments = doc.exists and has_comments(text)
         try:
             data = yaml.safe_load(text)
         except yaml.YAMLError as err:
@@ -100,6 +211,22 @@ class ConfigDocument:
             return doc
         doc.data = data
         return doc
+
+    def reload(self) -> None:
+        """Read the file again, dropping the edits not saved."""
+        fresh = ConfigDocument.open(self.path)
+        self.__dict__.update(fresh.__dict__)
+
+    def changed_on_disk(self) -> bool:
+        """Whether the file's content is no longer what the document was read from (or last
+        saved as); a file that appeared or vanished since counts as changed."""
+        try:
+            _, now = _read(self.path)
+        except FileNotFoundError:
+            return self.stamp is not None
+        except OSError:
+            return False  # unreadable: the save reports its own error
+        return self.stamp is None or not self.stamp.same_content(now)
 
     @property
     def readable(self) -> bool:
@@ -169,36 +296,34 @@ class ConfigDocument:
 
     # -- saving -----------------------------------------------------------------------------
 
-    def save(self) -> Path | None:
-        """Write the file atomically (temp file + rename); the previous version becomes
-        `<name>.bak`. Refuses (ConfigError) when the config is invalid. Returns the backup."""
+    def save(self, *, force: bool = False) -> Path | None:
+        """Write the file atomically (temp file + rename) with its owner, group and mode (a new
+        file: 0600); the previous version becomes `<name>.bak` (0600, same owner). Refuses
+        (ConfigError) when the config is invalid and (FileChangedError) when the file changed
+        on disk since it was read, unless `force`. Returns the backup."""
         if not self.readable:
             raise ConfigError("the file is not valid YAML; fix it or restore the backup")
         cfg, errors = self.validate()
         if cfg is None:
             raise ConfigError(f"{len(errors)} error(s); not saved", [str(e) for e in errors])
-        text = dump_config(cfg)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        backup = None
-        if self.path.exists():
-            backup = self.path.with_name(self.path.name + ".bak")
-            backup.write_bytes(self.path.read_bytes())
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
+        if not force and self.changed_on_disk():
+            raise FileChangedError(f"{self.path}: the file changed on disk since you opened it")
+        text = HEADER + dump_config(cfg)
+        target = Path(os.path.realpath(self.path))  # a symlinked config stays a symlink
+        target.parent.mkdir(parents=True, exist_ok=True)
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                out.write(text)
-                out.flush()
-                os.fsync(out.fileno())
-            if self.path.exists():
-                os.chmod(tmp, self.path.stat().st_mode & 0o777)
-            else:
-                os.chmod(tmp, 0o600)  # SIP passwords live here
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+            old: os.stat_result | None = target.stat()
+        except FileNotFoundError:
+            old = None
+        backup = None
+        if old is not None:
+            backup = target.with_name(target.name + ".bak")
+            _write_atomic(backup, target.read_bytes(), 0o600, old)  # SIP passwords live here
+        _write_atomic(target, text.encode("utf-8"), old.st_mode & 0o777 if old else 0o600, old)
         self.data = yaml.safe_load(text)
         self.exists = True
+        self.has_comments = False
+        self.stamp = _read(target)[1]
         _LOGGER.info("saved %s (backup %s)", self.path, backup)
         return backup
 

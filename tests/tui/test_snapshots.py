@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from textual.pilot import Pilot
 
 from appliance.config import template_text
@@ -36,7 +37,9 @@ def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> VoiceboxApp:
     monkeypatch.setattr("tui.dashboard.load1", lambda: 0.42)
     monkeypatch.setattr("tui.dashboard.CpuMeter.percent", lambda self: 12.0)
     config = tmp_path / "voicebox.yaml"
-    config.write_text(template_text("starter"), encoding="utf-8")
+    # without the template's comments: a file with comments opens with a warning toast
+    data = yaml.safe_load(template_text("starter"))
+    config.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
     a = VoiceboxApp(
         config,
         control=NOWHERE / "control.sock",
