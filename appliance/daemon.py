@@ -177,6 +177,7 @@ class Daemon:
                 "address": self.address,
                 "peer_mode": self.cfg.sip.peer_mode,
                 "accounts": [a.aor for a in self.cfg.sip.accounts],
+                "max_calls": self.cfg.sip.max_calls,  # call slots, transfer legs included
                 "control": str(control) if control is not None else None,
             }
         )

@@ -27,8 +27,10 @@ class LiveState:
         self.recent: list[dict[str, Any]] = []  # ended calls, newest last
         self.counters: dict[str, int] = dict.fromkeys(COUNTERS, 0)
         self.config_generation = 0
+        self.max_calls = 0  # the box's call slots (sip.max_calls, from `ready`; 0: unknown)
         self._lock = threading.RLock()
         self._handlers: dict[str, Callable[[Event, float], None]] = {
+            "ready": self._ready,
             "registration": self._registration,
             "call_incoming": self._incoming,
             "call_dialing": self._dialing,
@@ -98,8 +100,12 @@ class LiveState:
             "path": [str(ev["assistant"])] if ev.get("assistant") else [],
             "last_heard": "",
             "last_said": "",
+            "legs": 1 if sip else 0,  # SIP call slots it holds: 2 while a person is called
         }
         self._count("calls")
+
+    def _ready(self, ev: Event, wall: float) -> None:
+        self.max_calls = int(ev.get("max_calls") or 0)
 
     def _registration(self, ev: Event, wall: float) -> None:
         self.accounts[str(ev["account"])] = {
@@ -148,6 +154,8 @@ class LiveState:
         call, human = self._call(ev), str(ev["human"])
         if call is not None:
             call["state"] = "transferring"
+            if ev.get("type") == "transfer_start" and ev.get("mode") == "warm" and call["sip"]:
+                call["legs"] = 2  # the box calls the person on a second leg
             self._note(call, wall, "transfer", f"to a person: {human}")
 
     def _transfer_done(self, ev: Event, wall: float) -> None:
@@ -163,6 +171,7 @@ class LiveState:
         call, human = self._call(ev), str(ev["human"])
         if call is not None:
             call["state"] = "connected"
+            call["legs"] = min(int(call.get("legs", 0)), 1)  # the person's leg is gone
             why = f": {ev['reason']}" if ev.get("reason") else ""
             self._note(call, wall, "transfer_failed", f"transfer to {human} failed{why}")
 
@@ -193,8 +202,11 @@ class LiveState:
         del self.recent[:-RECENT_MAX]
 
     def _call_ended(self, ev: Event, wall: float) -> None:
-        if ev.get("leg") == "human":
-            return  # the person hung up; the caller's leg ends next
+        if ev.get("leg") == "human":  # the person's leg ended; the caller's may go on
+            call = self._call(ev)
+            if call is not None:
+                call["legs"] = min(int(call.get("legs", 0)), 1)
+            return
         self._close(str(ev["call"]), wall, f"{ev.get('code', '')} {ev.get('reason', '')}".strip())
 
     def _call_end(self, ev: Event, wall: float) -> None:
@@ -217,8 +229,22 @@ class LiveState:
                     "recent": self.recent,
                     "counters": self.counters,
                     "config_generation": self.config_generation,
+                    "slots": self.slots(),
                 }
             )
+
+    def slots(self) -> dict[str, int]:
+        """SIP calls, the extra legs transfers hold, and call slots used of `max` (0: unknown):
+        a warm transfer the box bridges keeps two slots until the call ends."""
+        with self._lock:
+            sip = [c for c in self.calls.values() if c.get("sip")]
+            used = sum(int(c.get("legs", 1)) for c in sip)
+            return {
+                "calls": len(sip),
+                "transfer_legs": used - len(sip),
+                "used": used,
+                "max": self.max_calls,
+            }
 
     @classmethod
     def from_snapshot(cls, d: dict[str, Any]) -> LiveState:
@@ -247,4 +273,15 @@ class LiveState:
             s.counters.update({k: int(v) for k, v in counters.items() if isinstance(v, int)})
         if isinstance(data.get("config_generation"), int):
             s.config_generation = data["config_generation"]
+        slots = data.get("slots")
+        if isinstance(slots, dict) and isinstance(slots.get("max"), int):
+            s.max_calls = slots["max"]
         return s
+
+
+def slots_line(slots: dict[str, Any]) -> str:
+    """The dashboard's "calls 1 (+1 transfer leg), slots 2/4" from `LiveState.slots()`."""
+    calls, extra = int(slots.get("calls", 0)), int(slots.get("transfer_legs", 0))
+    legs = f" (+{extra} transfer leg{'s' if extra != 1 else ''})" if extra else ""
+    most = int(slots.get("max", 0))
+    return f"calls {calls}{legs}, slots {slots.get('used', calls + extra)}/{most or '?'}"

@@ -13,6 +13,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import DataTable, Static
 
+from appliance.live_state import slots_line
 from tui.calls_pane import CallLog, StoreUnreadable
 from tui.pane import Pane
 from tui.sysinfo import CpuMeter, load1, memory
@@ -176,15 +177,16 @@ class Dashboard(Pane):
         self.query_one("#dash-totals", Static).update(
             f"Since start: {c.get('calls', 0)} calls · {c.get('handoffs', 0)} handoffs · "
             f"{c.get('transfers', 0)} to a person · {c.get('rejected', 0)} rejected · "
-            f"{c.get('overflow', 0)} overflow"
+            f"{c.get('overflow', 0)} overflow\nNow: {slots_line(live.get('slots') or {})}"
         )
         table = self.query_one(DataTable)
         calls = live.get("calls") or {}
         row = table.cursor_row
         table.clear()
         for key, call in calls.items():
+            legs = int(call.get("legs", 1) or 0)
             table.add_row(
-                Text(str(key)),
+                Text(f"{key} ({legs} legs)" if legs > 1 else str(key)),
                 Text(str(call.get("caller", ""))[:22]),
                 _duration(call.get("started")),
                 Text(str(call.get("assistant", ""))),
