@@ -8,9 +8,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import yaml
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable, SelectionList, Static
 
+from appliance.config import template_text
 from appliance.events import (
     CallerUtterance,
     ConversationEnded,
@@ -19,6 +21,7 @@ from appliance.events import (
 )
 from appliance.store import Store
 from tui.app import VoiceboxApp
+from tui.assistants import AssistantsPane, TeamList
 from tui.calls_pane import CallLog, Search, TranscriptScreen
 
 
@@ -86,3 +89,33 @@ def test_a_store_from_before_take_message_still_reads(tmp_path: Path) -> None:
     assert log.today()["messages"] == 0
     assert log.conversation("m1")["message"] is None
     assert not any(c["has_message"] for c in log.search(Search()))
+
+
+def test_the_tool_list_offers_only_tools_with_code(
+    tmp_path: Path, make_app: Callable[..., VoiceboxApp], drive: Callable[..., None]
+) -> None:
+    data = yaml.safe_load(template_text("starter"))
+    names = [a["name"] for a in data["assistants"]]
+    old = data["assistants"][names.index("scheduling")]
+    old["tools"] = ["handoff", "calendar"]  # a config written before the registry
+    path = tmp_path / "voicebox.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+
+    async def script(app: VoiceboxApp, pilot: Pilot[None]) -> None:
+        await pilot.press("f2")
+        await pilot.pause()
+        pane = app.query_one(AssistantsPane)
+        app.query_one(TeamList).index = names.index("scheduling")
+        await pilot.pause()
+        tools = app.query_one(SelectionList)
+        offered = [tools.get_option_at_index(i).value for i in range(tools.option_count)]
+        assert offered == ["handoff", "transfer_to_human", "take_message"]
+        assert "has no implementation on this box" in str(
+            app.query_one("#rules-error", Static).render()
+        )
+        tools.select("take_message")
+        await pilot.pause()
+        # the planned tool stays in the file until the technician removes it (lint says so)
+        assert pane.assistants[pane.index]["tools"] == ["handoff", "take_message", "calendar"]
+
+    drive(make_app(path), script)

@@ -29,7 +29,8 @@ FALSE_PROMISES = re.compile(
 
 
 def _data() -> dict[str, Any]:
-    return yaml.safe_load(dump_config(load_config()))
+    data: dict[str, Any] = yaml.safe_load(dump_config(load_config()))
+    return data
 
 
 def _messages(data: dict[str, Any]) -> list[str]:
