@@ -3,6 +3,7 @@ the configuration (validated, atomic, with a backup) and asks the running daemon
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import logging.handlers
@@ -196,6 +197,8 @@ def log_to_file(path: Path) -> logging.Handler:
     """Send every log line to `path` (the screen belongs to Textual), rotated at LOG_MAX_BYTES
     with LOG_BACKUPS old files (`tui.log.1` ...), 0600 like the other files of the box."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(OSError):
+        os.chmod(path, 0o600)  # a tui.log of an earlier version may be world-readable
     root = logging.getLogger()
     for h in list(root.handlers):
         root.removeHandler(h)

@@ -29,6 +29,9 @@ def test_tui_log_rotates_past_its_limit_and_keeps_three_old_files(
     tmp_path: Path, root_handlers: None
 ) -> None:
     log = tmp_path / "data" / "tui.log"
+    log.parent.mkdir()
+    log.write_text("an old line\n")
+    log.chmod(0o644)  # as an earlier version left it
     log_to_file(log)
     assert stat.S_IMODE(log.stat().st_mode) == 0o600
     line = "x" * 1000
