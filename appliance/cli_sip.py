@@ -80,6 +80,7 @@ def cmd_call(args: argparse.Namespace) -> int:
         account=_account(args),
         dtmf=dtmf,
         max_s=args.max_seconds,
+        follow_transfers=not args.refuse_transfers,
     )
     headers = dict(h.split("=", 1) for h in args.header or [])
     phone.dial(args.uri, headers)
@@ -165,6 +166,9 @@ def add_parsers(sub: Any, engine_opts: Any) -> None:
     sp.add_argument("--dtmf", help="keys to press: DIGITS@SECONDS[:info|rfc2833],...")
     sp.add_argument("--header", action="append", help="extra INVITE header NAME=VALUE")
     sp.add_argument("--max-seconds", type=float, default=300.0, help="hang up after this long")
+    sp.add_argument(
+        "--refuse-transfers", action="store_true", help="test caller: answer REFERs 603"
+    )
     sp.add_argument("--assistant", help="outbound call led by this assistant")
     phone_opts(sp)
     engine_opts(sp)

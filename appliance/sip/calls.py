@@ -67,6 +67,9 @@ class SipCall(pj.Call):  # type: ignore[misc]
         # A REFER asks this leg to call somewhere else on the box's account: toll fraud when it
         # comes from a caller. Refused (603) unless the owner opts in (only the test phone does).
         self.follow_transfers = False
+        # An INVITE with Replaces takes this leg over (pjsua answers it by itself and ends this
+        # one): refused unless the owner opts in (the test extension, for attended transfers).
+        self.accept_replaces = False
 
     def _report(self, kind: str, **data: Any) -> None:
         try:
@@ -123,6 +126,17 @@ class SipCall(pj.Call):  # type: ignore[misc]
             reason=str(prm.reason),
             final=bool(prm.finalNotify),
         )
+
+    def onCallReplaceRequest(self, prm: Any) -> None:
+        if not self.accept_replaces:
+            prm.statusCode = DECLINE
+            prm.reason = "Decline"
+            _LOGGER.warning("call %s: an INVITE with Replaces for it refused", self.tag or "-")
+
+    def onCallReplaced(self, prm: Any) -> None:
+        """An INVITE with Replaces took this leg over: the owner gives the new call an object
+        (`prm.newCall = SipCall(acc, prm.newCallId, ...)`), or it has no callbacks."""
+        self._report("replaced", prm=prm, new_call_id=int(prm.newCallId))
 
     # -- helpers (SIP thread only) ----------------------------------------------------------
 

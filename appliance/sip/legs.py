@@ -45,6 +45,8 @@ class Box:
     consult: SipCall | None = None
     consult_port: LinePort | None = None
     human: str = ""
-    bridged: bool = False
+    bridged: bool = False  # the session no longer owns the caller (transferred)
+    replaces: bool = False  # the caller's phone takes an attended transfer (its INVITE says so)
+    finish: str = ""  # how a warm transfer connects: "" (not yet), referring, attended, bridge
     stats: dict[str, Any] = field(default_factory=dict)  # reported with call_ended
     clip: list[Samples] = field(default_factory=list)  # the person's briefing (warm transfer)

@@ -61,12 +61,17 @@ def heard_spans(audio: Samples, rate: int, *, gap_ms: int = 300) -> list[tuple[i
     return [(a, b) for a, b in spans]
 
 
+def _joined(frames: list[Samples]) -> Samples:
+    return np.concatenate(frames) if frames else np.zeros(0, dtype=np.float32)
+
+
 @dataclass
 class _Leg:
     call: SipCall
     port: LinePort | None = None
     connected_at: float = 0.0
     rtp: dict[str, Any] = field(default_factory=dict)
+    rec: list[Samples] = field(default_factory=list)  # what this leg heard
 
 
 @dataclass
@@ -94,6 +99,7 @@ class Phone:
         dtmf: list[DtmfPlan] | None = None,
         max_s: float = 300.0,
         ring_only: bool = False,
+        follow_transfers: bool = True,
     ) -> None:
         self.ep = ep
         self.frames = frames
@@ -104,6 +110,7 @@ class Phone:
         self.dtmf = dtmf or []
         self.max_s = max_s
         self.ring_only = ring_only  # an extension nobody picks up
+        self.follow_transfers = follow_transfers  # False: REFERs get 603, like the box's calls
         self.rate = ep.clock_rate
         self.result = PhoneResult()
         self.done = threading.Event()
@@ -146,7 +153,8 @@ class Phone:
             self._create_account()
             call = SipCall(self._acc, handler=self._on_call)
             call.follow_redirects = True  # a test caller goes where the box redirects it
-            call.follow_transfers = True  # and where its blind transfer (REFER) sends it
+            # and where its transfer (REFER) sends it, unless told to refuse like a box
+            call.follow_transfers = self.follow_transfers
             self._legs.append(_Leg(call))
             self._emit("calling", uri=uri)
             try:
@@ -173,6 +181,7 @@ class Phone:
         elif kind == "incoming":
             call = SipCall(data["account"], data["call_id"], handler=self._on_call)
             call.follow_transfers = True  # a test phone, not a box: it goes where it is sent
+            call.accept_replaces = True  # an attended transfer may swap this call for another
             self._legs.append(_Leg(call))
             self._pos, self._ending, self._rec = 0, False, []
             msg = data["msg"]
@@ -195,14 +204,22 @@ class Phone:
         if kind == "state":
             self._on_state(leg, data)
         elif kind == "media" and data["active"] and leg.port is None:
-            leg.port = LinePort(f"phone{len(self._legs)}", self.rate, self._heard, self._say)
+            leg.port = LinePort(f"phone{len(self._legs)}", self.rate, self._hears(leg), self._say)
             call.connect(leg.port)
         elif kind == "transfer_request":
             new = SipCall(self._acc, handler=self._on_call)
-            new.follow_transfers = True
+            new.follow_transfers = self.follow_transfers
             self._legs.append(_Leg(new))
             data["prm"].newCall = new
             self._emit("transfer_request", to=data["dst"])
+        elif kind == "transfer_refused":
+            self._emit("transfer_refused", to=data["dst"], code=603)
+        elif kind == "replaced":  # an attended transfer: this leg's caller is someone else now
+            new = SipCall(self._acc, data["new_call_id"], handler=self._on_call)
+            new.follow_transfers = new.accept_replaces = True
+            self._legs.append(_Leg(new))
+            data["prm"].newCall = new
+            self._emit("replaced", leg=self._legs.index(leg), by=len(self._legs) - 1)
         elif kind == "redirected":
             self._emit("redirected", to=data["to"])
         elif kind == "transfer_status":
@@ -229,6 +246,7 @@ class Phone:
                 reason=data["reason"],
                 duration_s=round(data["duration_s"], 2),
                 leg=self._legs.index(leg),
+                heard_ms=heard_spans(_joined(leg.rec), self.rate),
                 **({"rtp": leg.rtp} if leg.rtp else {}),
             )
             if leg.port is not None:
@@ -266,8 +284,13 @@ class Phone:
 
     # -- media (clock thread: buffer work only) ---------------------------------------------
 
-    def _heard(self, frame: Samples) -> None:
-        self._rec.append(frame.copy())
+    def _hears(self, leg: _Leg) -> Callable[[Samples], None]:
+        def heard(frame: Samples) -> None:
+            f = frame.copy()
+            self._rec.append(f)
+            leg.rec.append(f)
+
+        return heard
 
     def _say(self) -> Samples:
         i = self._pos
@@ -298,9 +321,7 @@ class Phone:
     def _finish(self, code: int, reason: str) -> None:
         if self.done.is_set():
             return
-        self.result.recording = (
-            np.concatenate(self._rec) if self._rec else np.zeros(0, dtype=np.float32)
-        )
+        self.result.recording = _joined(self._rec)
         spans = heard_spans(self.result.recording, self.rate)
         self._emit(
             "call_done" if self.answering else "done",

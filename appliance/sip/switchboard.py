@@ -22,7 +22,7 @@ from appliance.sip.guard import CallerGuard
 from appliance.sip.legs import LIVE, Box, CallMeta, Report, Session
 from appliance.sip.media import LinePort
 from appliance.sip.registration import Registration
-from appliance.sip.transfers import TransferDesk
+from appliance.sip.transfers import TransferDesk, offers_replaces
 
 _LOGGER = logging.getLogger(__name__)
 __all__ = ["CallMeta", "Session", "Switchboard"]
@@ -125,7 +125,7 @@ class Switchboard(TransferDesk):
             return
         key = f"c{next(self._keys)}"
         meta = CallMeta(key, self._entry_for(acc, msg), caller, source, "in")
-        box = Box(meta, call)
+        box = Box(meta, call, replaces=offers_replaces(msg))
         call.tag = key
         self.boxes[key] = box
         self.report(

@@ -1,9 +1,14 @@
 """Transfers to people: blind (REFER) and warm (call the person, brief them with a short clip,
-then bridge the two calls). A mixin of the switchboard; everything runs on the SIP thread."""
+then connect the caller). A warm transfer finishes attended where the caller's phone takes it (a
+REFER whose Refer-To replaces the consultation call: the caller's phone calls the person, the
+person's phone swaps the calls, the box leaves both) and otherwise bridges the two calls in the box
+(two of its call slots until the call ends). A mixin of the switchboard; everything runs on the
+SIP thread."""
 
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -20,6 +25,24 @@ from appliance.sip.legs import Box, Report
 from appliance.sip.media import LinePort
 
 _LOGGER = logging.getLogger(__name__)
+REFER_TIMEOUT_S = 8.0  # an attended transfer not done by then is bridged instead
+
+
+def _header_values(msg: str, *names: str) -> list[str]:
+    """Comma-separated values of every header line called one of `names` (lower case)."""
+    alt = "|".join(re.escape(n) for n in names)
+    lines = re.findall(rf"^(?:{alt})[ \t]*:(.*?)\r?$", msg, re.M | re.I)
+    return [v.strip().lower() for line in lines for v in line.split(",") if v.strip()]
+
+
+def offers_replaces(invite: str) -> bool:
+    """Whether a caller's INVITE says its phone can be handed on with an attended transfer:
+    `replaces` in Supported (compact form k) and, when it lists its methods, REFER in Allow. A
+    phone without Replaces would place a second, ordinary call to the person instead."""
+    allow = _header_values(invite, "allow")
+    return "replaces" in _header_values(invite, "supported", "k") and (
+        not allow or "refer" in allow
+    )
 
 
 class _Player:
@@ -107,6 +130,12 @@ class TransferDesk:
         """REFER progress: 202 is only "accepted"; the final NOTIFY tells how the new call went.
         The subscription is ended before our leg is: a NOTIFY arriving for a finished call would
         reach whatever call reuses its pjsua id."""
+        if box.finish == "referring":
+            self._on_attended_status(box, data)
+            return
+        if box.finish:  # a late NOTIFY of an attended try that was bridged after all
+            data["prm"].cont = False
+            return
         code = data["code"]
         if code >= 300:
             data["prm"].cont = False
@@ -159,7 +188,8 @@ class TransferDesk:
             )
             consult.connect(box.consult_port)
         elif kind == "state" and data["state"] == "disconnected":
-            if box.bridged:  # the person hung up: so does the caller's leg
+            if box.bridged or box.finish == "referring":
+                # the person hung up, or their phone swapped this leg for the caller's new call
                 self.report(
                     {
                         "type": "call_ended",
@@ -167,9 +197,12 @@ class TransferDesk:
                         "leg": "human",
                         "code": data["code"],
                         "reason": data["reason"],
+                        "duration_s": round(data["duration_s"], 2),
                     }
                 )
-                box.call.end()
+                consult.disconnect_port()
+                if box.finish == "bridge":
+                    box.call.end()  # the caller was talking to the person through the box
             elif box.consult is consult:
                 box.consult = None
                 box.consult_port = None
@@ -177,12 +210,68 @@ class TransferDesk:
             self._retire(box)
 
     def _connect(self, box: Box) -> None:
+        """The person was briefed: hand the caller over (attended) where the caller's phone can
+        take it, else bridge."""
         if box.consult is None or box.consult.state != "confirmed" or box.call.state != "confirmed":
             return
-        box.call.bridge(box.consult)
-        box.bridged = True
+        if self.sip.warm_finish == "bridge" or not box.replaces:
+            why = "configured" if self.sip.warm_finish == "bridge" else "no Replaces"
+            self._bridge(box, why)
+            return
+        box.finish = "referring"
+        try:
+            box.call.xferReplaces(box.consult, op())
+        except Exception as err:
+            self._bridge(box, f"REFER failed: {err}")
+            return
+        self.report({"type": "transfer_refer", "call": box.meta.key, "human": box.human})
+        self.ep.call_later(REFER_TIMEOUT_S, lambda: self._refer_timeout(box))
+
+    def _on_attended_status(self, box: Box, data: dict[str, Any]) -> None:
+        """How the REFER with Replaces went: refused or failed means bridge; the final 2xx NOTIFY
+        (the caller's phone is talking to the person) means the box leaves."""
+        code = data["code"]
+        if code >= 300:
+            data["prm"].cont = False
+            self._bridge(box, f"REFER answered {code} {data['reason']}")
+        elif data["final"] and code >= 200:
+            data["prm"].cont = False
+            box.finish, box.bridged = "attended", True
+            self._done(box, "attended", "")
+            # the caller's phone talks to the person now; ending our caller leg also ends the
+            # consultation leg if the person's phone has not already (switchboard._on_state)
+            self.ep.call_later(0.1, box.call.end)
+
+    def _refer_timeout(self, box: Box) -> None:
+        if box.finish == "referring":
+            self._bridge(box, f"no answer to the REFER in {REFER_TIMEOUT_S:.0f} s")
+
+    def _bridge(self, box: Box, why: str) -> None:
+        """Connect the caller with the person through the box's conference bridge."""
+        c = box.consult
+        if c is None or c.state != "confirmed" or box.call.state != "confirmed":
+            box.finish = ""
+            if c is not None and c.state == "disconnected":  # the person's leg is gone
+                self.ep.bury(c)  # kept (see SipEndpoint.graveyard), not deleted here
+                box.consult = box.consult_port = None
+            if box.call.state == "confirmed" and not box.bridged:
+                self._transfer_failed(box, box.human, f"the person's call ended ({why})")
+            return
+        box.call.bridge(c)
+        box.finish, box.bridged = "bridge", True
+        self._done(box, "bridge", why)
+
+    def _done(self, box: Box, mode: str, why: str) -> None:
+        _LOGGER.info("call %s: transferred to %s (%s%s)", box.meta.key, box.human, mode,
+                     f": {why}" if why else "")  # fmt: skip
         self.report(
-            {"type": "transfer_done", "call": box.meta.key, "human": box.human, "mode": "warm"}
+            {
+                "type": "transfer_done",
+                "call": box.meta.key,
+                "human": box.human,
+                "mode": mode,
+                **({"why": why} if why else {}),
+            }
         )
         if box.session is not None:
-            self.pool.submit(box.session.on_transfer, True, box.human, "warm")
+            self.pool.submit(box.session.on_transfer, True, box.human, mode)
