@@ -12,11 +12,13 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from appliance.assistants import prompts
 from appliance.assistants.carryover import carryover_messages
-from appliance.assistants.policy import HandoffPolicy
+from appliance.assistants.leak import QuoteGuard
+from appliance.assistants.policy import GUARD_REASONS, HandoffPolicy, agrees, guard_verdict
 from appliance.assistants.router import Decision
 from appliance.brain.llm import Message
 from appliance.config import Assistant, HandoffRule
@@ -42,8 +44,15 @@ _LOGGER = logging.getLogger(__name__)
 
 Listener = Callable[[Event], None]
 FALLBACK_REPLY = "Sorry, could you say that again?"
-NO_RE = re.compile(r"^\W*(no|nope|nah|not|don't|nein|lieber nicht)\b", re.I)
-YES_RE = re.compile(r"\b(yes|yeah|yep|sure|ok|okay|please|go ahead|ja|gerne|bitte)\b", re.I)
+
+
+def office_now(timezone: str) -> datetime:
+    """Now in the office's time zone (team.timezone; empty: the box's local zone)."""
+    if timezone:
+        from zoneinfo import ZoneInfo  # validated by the config
+
+        return datetime.now(ZoneInfo(timezone))
+    return datetime.now().astimezone()
 
 
 @dataclass
@@ -71,6 +80,7 @@ class TurnResult:
     latency_ms: float
     first_token_ms: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
+    fixed: str | None = None  # a fixed phrase answered: emergency | injection | leak
 
     @property
     def spoken(self) -> str:
@@ -106,6 +116,8 @@ class Conversation:
         self.cancel = threading.Event()
         self.ended = False
         self._facts_pending = False
+        self._leaked = False  # the last reply quoted the system prompt (replaced)
+        self.now: Callable[[], datetime] = lambda: office_now(self.cfg.team.timezone)
         self.message: MessageTaken | None = None  # the request for the team (take_message)
 
     # -- events -----------------------------------------------------------------------------
@@ -126,6 +138,7 @@ class Conversation:
         self.emit(ConversationStarted(
                 self.id, channel=self.channel, assistant=self.current, caller=self.caller
             ))
+        self._messages.append(self._clock_message())
         greeting = self.assistant.greeting
         if greeting:
             self._messages.append(Message("assistant", greeting))
@@ -182,6 +195,8 @@ class Conversation:
             self._messages.append(Message("system", prompts.facts_note(self.slots)))
             self._facts_pending = False
         self.lines.append(Line("caller", self.current, text))
+        if decision.verdict is not None:
+            return self._fixed_turn(turn, text, decision, t0, on_text, on_reply_end)
 
         if rule is not None and rule.confirm and self._pending is None:
             self._pending = rule
@@ -216,8 +231,68 @@ class Conversation:
             self._facts_pending = bool(self._update_slots(text, turn, self.current))
             timings["slots_ms"] = (time.perf_counter() - t_s) * 1000
         return self._finish(
-            turn, text, reply, announcement, decision, refused, handoff, t0, timings
+            turn, text, reply, announcement, decision, refused, handoff, t0, timings,
+            fixed="leak" if self._leaked else None,
+        )  # fmt: skip
+
+    def _fixed_turn(
+        self,
+        turn: int,
+        text: str,
+        decision: Decision,
+        t0: float,
+        on_text: Callable[[str], None] | None,
+        on_reply_end: Callable[[str, bool], None] | None,
+    ) -> TurnResult:
+        """A turn the guard flagged: a fixed phrase at once, the reply model is not asked. An
+        injection stays out of the model's view; an emergency stays in it (later turns know)."""
+        a, sp = self.assistant, self.cfg.speech
+        if decision.verdict == "emergency":
+            reply = sp.emergency_for(a.language, self.cfg.team.emergency_number_for(a.language))
+            self._messages += [Message("user", text), Message("assistant", reply)]
+        else:
+            reply = sp.refusal_for(a.language)
+        _LOGGER.warning("conversation %s turn %d: %s", self.id, turn, decision.reason)
+        if on_text:
+            on_text(reply)
+        if on_reply_end:
+            on_reply_end(reply, False)
+        timings = {"route_ms": (time.perf_counter() - t0) * 1000}
+        return self._finish(
+            turn, text, reply, None, decision, None, None, t0, timings, fixed=decision.verdict
         )
+
+    def record_turn(self, text: str, reply: str, reason: str, *, outcome: str = "human") -> None:
+        """A turn the channel answered itself (SIP: "a person, please", the human key): it goes
+        into the transcript and the call log like any other, without the team deciding."""
+        self.turn += 1
+        turn = self.turn
+        self.emit(CallerUtterance(self.id, turn=turn, assistant=self.current, text=text))
+        self.emit(
+            RoutingDecided(
+                self.id, turn=turn, assistant=self.current, outcome=outcome, target=None,
+                path="channel", reason=reason, scores={}, latency_ms=0.0,
+            )
+        )  # fmt: skip
+        self.lines.append(Line("caller", self.current, text))
+        self._messages.append(Message("user", text))
+        if reply:
+            self._messages.append(Message("assistant", reply))
+            self.record_phrase(reply)
+
+    def record_phrase(self, text: str) -> None:
+        """A fixed phrase said to the caller (a reprompt, a transfer under way or failed): in
+        the transcript, under the current turn."""
+        self.lines.append(Line("assistant", self.current, text))
+        self.emit(
+            AssistantReply(
+                self.id, turn=self.turn, assistant=self.current, text=text,
+                first_token_ms=0.0, total_ms=0.0,
+            )
+        )  # fmt: skip
+
+    def _clock_message(self) -> Message:
+        return Message("system", prompts.clock_note(self.now(), self.assistant.language))
 
     def mark_cut_off(self, turn: int, heard: str) -> None:
         """The caller spoke over this turn's reply: keep what they heard, record the cut."""
@@ -242,7 +317,12 @@ class Conversation:
     ) -> tuple[Decision, HandoffRule | None, str | None]:
         if self._pending is not None:
             pending = self._pending
-            if YES_RE.search(text) and not NO_RE.search(text):
+            verdict = guard_verdict(text)
+            if verdict is not None:
+                self._pending = None
+                d = Decision(None, "guard", GUARD_REASONS[verdict], {}, verdict=verdict)
+                return self._checked(d, None, text)
+            if agrees(text):
                 d = Decision(pending.target, "confirm", "caller confirmed the transfer", {})
                 return self._checked(d, pending, text)
             self._pending = None
@@ -261,6 +341,8 @@ class Conversation:
             if refused:
                 rule = None
         outcome = "refused" if refused else ("handoff" if rule is not None else "stay")
+        if d.verdict is not None:  # the guard's: a fixed phrase answers, never the model
+            outcome = "refused" if d.verdict == "injection" else d.verdict
         self.emit(
             RoutingDecided(
                 self.id,
@@ -323,6 +405,8 @@ class Conversation:
             slots=self.slots,
             summary=summary,
         )
+        self.current = target.name  # the note speaks the target's language
+        self._messages.insert(0, self._clock_message())
         self.policy.record(turn, source.name, target.name)
         self.current = target.name
         switch_ms = self.engine.activate(self.session, target)
@@ -352,15 +436,35 @@ class Conversation:
         first = 0.0
         pieces: list[str] = []
         self._trim_to_budget()
-        for piece in self.engine.stream_reply(
+        # the reply is checked before it is spoken: it must never quote the system prompt
+        guard = QuoteGuard(prompts.system_prompt(self.assistant))
+        stream = self.engine.stream_reply(
             self.session, self.assistant, self._messages, self.cancel
-        ):
+        )
+        for piece in stream:
             if not pieces:
                 first = (time.perf_counter() - t0) * 1000
             pieces.append(piece)
-            if on_text:
-                on_text(piece)
+            safe = guard.feed(piece)
+            if guard.leaked:
+                getattr(stream, "close", lambda: None)()  # stop generating
+                break
+            if safe and on_text:
+                on_text(safe)
+        rest = guard.flush()
+        if rest and on_text:
+            on_text(rest)
+        self._leaked = guard.leaked
         reply = tidy_reply("".join(pieces))
+        if guard.leaked:
+            refusal = self.cfg.speech.refusal_for(self.assistant.language)
+            _LOGGER.warning(
+                "conversation %s: the reply quoted the system prompt; replaced by the refusal",
+                self.id,
+            )
+            if on_text:
+                on_text(" " + refusal)
+            reply = tidy_reply(f"{guard.released} {refusal}")
         if not reply and not self.cancel.is_set():
             reply = FALLBACK_REPLY
             if on_text:
@@ -370,10 +474,11 @@ class Conversation:
 
     def _trim_to_budget(self) -> None:
         budget = self.engine.brain.n_ctx - self.cfg.models.max_reply_tokens - 400
-        while len(self._messages) > 2 and (
+        # the leading notes (date and time, a handoff's carry-over) stay; history goes first
+        drop = next((i for i, m in enumerate(self._messages) if m.role != "system"), 0)
+        while len(self._messages) > drop + 1 and (
             len(self.engine.brain.messages_tokens(self._messages)) > budget
         ):
-            drop = 1 if self._messages[0].role == "system" else 0
             del self._messages[drop]
 
     def _finish(
@@ -387,6 +492,8 @@ class Conversation:
         handoff: dict[str, object] | None,
         t0: float,
         timings: dict[str, float],
+        *,
+        fixed: str | None = None,
     ) -> TurnResult:
         total = (time.perf_counter() - t0) * 1000
         self.lines.append(Line("assistant", self.current, reply))
@@ -414,6 +521,7 @@ class Conversation:
             latency_ms=round(total, 1),
             first_token_ms=timings.get("first_token_ms", 0.0),
             timings=timings,
+            fixed=fixed,
         )
 
 
