@@ -37,13 +37,19 @@ def ca_list(ca_file: str, system: Path = SYSTEM_CA) -> str:
 def tls_config(cert: str, key: str, ca_file: str, system: Path = SYSTEM_CA) -> Any:
     """pjsua2 TlsConfig of the box's TLS transport."""
     cfg = pj.TlsConfig()
-    cfg.certFile, cfg.privKeyFile = cert, key
-    cfg.caListFile = ca_list(ca_file, system)
-    cfg.verifyServer = True  # chain and name of every server the box connects to
-    cfg.verifyClient = False  # phones calling in are checked by the allowlist, not by certificate
-    cfg.requireClientCert = False
-    proto = getattr(pj, "PJ_SSL_SOCK_PROTO_TLS1_2", 0) | getattr(pj, "PJ_SSL_SOCK_PROTO_TLS1_3", 0)
-    if proto:
-        cfg.proto = proto  # no SSLv3 / TLS 1.0 / 1.1
-    _LOGGER.info("TLS: verifying servers against %s", cfg.caListFile)
+    _set(cfg, "certFile", cert)
+    _set(cfg, "privKeyFile", key)
+    _set(cfg, "CaListFile", ca_list(ca_file, system))  # sic: pjsua2's capital C
+    _set(cfg, "verifyServer", True)  # chain and name of every server the box connects to
+    _set(cfg, "verifyClient", False)  # phones calling in meet the allowlist, not certificates
+    _set(cfg, "requireClientCert", False)
+    _set(cfg, "proto", pj.PJ_SSL_SOCK_PROTO_TLS1_2 | pj.PJ_SSL_SOCK_PROTO_TLS1_3)  # no TLS < 1.2
+    _LOGGER.info("TLS: verifying servers against %s", cfg.CaListFile)
     return cfg
+
+
+def _set(obj: Any, name: str, value: Any) -> None:
+    """A SWIG struct takes any attribute name silently: a misspelt field would be no setting."""
+    if not hasattr(type(obj), name):
+        raise SipError(f"pjsua2 {type(obj).__name__} has no field {name}")
+    setattr(obj, name, value)

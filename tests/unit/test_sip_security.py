@@ -7,6 +7,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import pjsua2 as pj
 import pytest
 from pydantic import ValidationError
 
@@ -112,9 +113,11 @@ def test_tls_verifies_the_server_against_the_configured_ca(tmp_path: Path) -> No
     ca = tmp_path / "pbx-ca.pem"
     ca.write_text("-----BEGIN CERTIFICATE-----\n")
     cfg = tls_config("box.pem", "box.key", str(ca), system=tmp_path / "none")
-    assert cfg.caListFile == str(ca)
+    assert cfg.CaListFile == str(ca)
     assert cfg.verifyServer is True and cfg.verifyClient is False
     assert (cfg.certFile, cfg.privKeyFile) == ("box.pem", "box.key")
+    assert cfg.proto == pj.PJ_SSL_SOCK_PROTO_TLS1_2 | pj.PJ_SSL_SOCK_PROTO_TLS1_3
+    assert not hasattr(type(cfg), "caListFile")  # the field is CaListFile: no silent misspelling
 
 
 def test_tls_without_a_ca_uses_the_system_store_or_refuses(tmp_path: Path) -> None:
@@ -123,7 +126,7 @@ def test_tls_without_a_ca_uses_the_system_store_or_refuses(tmp_path: Path) -> No
         tls_config("", "", "", system=system)
     system.write_text("-----BEGIN CERTIFICATE-----\n")
     cfg = tls_config("", "", "", system=system)
-    assert cfg.caListFile == str(system) and cfg.verifyServer is True
+    assert cfg.CaListFile == str(system) and cfg.verifyServer is True
     with pytest.raises(SipError, match="is not a file"):
         tls_config("", "", str(tmp_path / "missing.pem"), system=system)
 
