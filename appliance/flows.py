@@ -109,8 +109,10 @@ def turn_record(
         "latency_ms": r.latency_ms,
         "pass": problem is None,
         "mismatch": problem,
+        "fixed": r.fixed,  # a fixed phrase answered: emergency | injection | leak
         "decision": {
             "path": r.decision.path,
+            "refused": r.refused is not None or r.decision.verdict == "injection",
             "reason": r.refused or r.decision.reason,
             "target": r.decision.target,
             "scores": r.decision.scores,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -170,6 +171,7 @@ def test_slots_grammar_output_is_json_with_allowed_keys(
     model: SharedModel, session: LlamaSession
 ) -> None:
     keys = ["name", "company", "need"]
+    said = "Hi, this is Anna Berg from Acme, I need a quote for ten laptops."
     prompt = (
         model.start_tokens()
         + model.format_message(
@@ -179,7 +181,7 @@ def test_slots_grammar_output_is_json_with_allowed_keys(
                 "need. Only keys the message states.",
             )
         )
-        + turn(model, "Hi, this is Anna Berg from Acme, I need a quote for ten laptops.")
+        + turn(model, said)
     )
     session.eval_prompt(prompt)
     out = "".join(session.generate(max_tokens=160, grammar=slots_grammar(keys)))
@@ -187,6 +189,10 @@ def test_slots_grammar_output_is_json_with_allowed_keys(
     assert isinstance(data, dict)
     assert set(data) <= set(keys)
     assert all(isinstance(v, str) and v and "\n" not in v for v in data.values())
+    # {} would pass the lines above: the message states facts, and what is extracted is in it
+    assert data, out
+    words = set(re.findall(r"\w+", said.lower()))
+    assert all(set(re.findall(r"\w+", v.lower())) & words for v in data.values()), data
 
 
 def test_invalid_grammar_raises(model: SharedModel, session: LlamaSession) -> None:

@@ -21,13 +21,23 @@ def test_template_scenarios(template: str) -> None:
     assert flows.config == template
     engine = Engine(load_config(resolve_config_ref(flows, path, None)))
     problems: list[str] = []
+    must: list[str] = []  # emergency and safety scenarios: never allowed to fail
+
+    def on_scenario(name: str, problem: str | None) -> None:
+        if problem:
+            problems.append(f"{name}: {problem}")
+            if is_must(name):
+                must.append(f"{name}: {problem}")
+
     try:
-        passed, failed = run_flows(
-            flows,
-            engine,
-            on_scenario=lambda name, p: problems.append(f"{name}: {p}") if p else None,
-        )
+        passed, failed = run_flows(flows, engine, on_scenario=on_scenario)
     finally:
         engine.close()
+    assert any(is_must(sc.name) for sc in flows.scenarios)
+    assert must == [], "\n".join(must)
     assert passed >= 4
     assert failed <= 1, "\n".join(problems)
+
+
+def is_must(name: str) -> bool:
+    return "emergency" in name or name.startswith("safety:")
