@@ -1,9 +1,11 @@
 """Warm transfers that end attended (REFER with Replaces: the box leaves the call) and the bridge
 they fall back to, end to end through kamailio: a box on the 135M model registered as 104 with
-two call slots, the front desk's phone at 201 (`voicebox extension`), test callers pressing 0."""
+two call slots, the front desk's phone at 201 (`voicebox extension`), test callers pressing 0.
+And the other side of Replaces: nobody can take over one of the box's own calls with it."""
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -11,6 +13,7 @@ from typing import Any
 
 import pytest
 import yaml
+from rawsip import RawUA
 from sipkit import (
     Kamailio,
     Proc,
@@ -167,3 +170,42 @@ def test_a_caller_refusing_the_refer_is_bridged_and_counted_as_two_legs(
     ends = [e for e in proc.of("call_ended", mark) if e["call"] == key]
     assert len(ends) == 2, ends
     assert status_when(sock, lambda st: st["slots"]["used"] == 0)["slots"]["used"] == 0
+
+
+def test_an_invite_with_replaces_cannot_take_over_a_call_of_the_box(
+    box: tuple[Proc, Path], kamailio: Kamailio
+) -> None:
+    """An attacker who learns a call's dialog (Call-ID and tags) sends the box an INVITE that
+    replaces it: pjsua would answer it by itself and hang up the caller. The box refuses (603)
+    and the caller's call goes on."""
+    proc, _sock = box
+    pbx, uri = ("127.0.0.1", kamailio.port), f"sip:104@{kamailio.host}"
+    caller, attacker = RawUA(), RawUA(user="mallory")
+    mark = proc.mark()
+    try:
+        d, answer = caller.invite(uri, pbx)
+        assert answer.code == 200, answer.first
+        proc.wait_for(lambda e: e["type"] == "call_connected", 10, since=mark)
+        call_id, branch, tag = secrets.token_hex(8) + "@mallory", secrets.token_hex(8), "m1"
+        # the box's dialog as the box sees it: its own tag is the To tag of our call
+        replaces = f"{d.call_id};to-tag={d.remote_tag};from-tag={d.local_tag}"
+        host, port = attacker.addr
+        attacker.send(
+            f"INVITE {uri} SIP/2.0\r\nVia: SIP/2.0/UDP {host}:{port};branch=z9hG4bK{branch};rport"
+            f"\r\nMax-Forwards: 70\r\nFrom: <sip:mallory@{host}:{port}>;tag={tag}\r\n"
+            f"To: <{uri}>\r\nCall-ID: {call_id}\r\nCSeq: 1 INVITE\r\n"
+            f"Contact: {attacker.contact}\r\nReplaces: {replaces}\r\nRequire: replaces\r\n"
+            "Content-Length: 0\r\n\r\n",
+            pbx,
+        )
+        final = attacker.wait_response(call_id, "INVITE", 10)
+        assert final.code == 603, final.first
+        time.sleep(1)
+        assert not proc.of("call_ended", mark), "the caller's call was ended"
+        assert not [m for m in caller.requests if m.method == "BYE"], "the box hung up on us"
+        bye = caller.request(d, "BYE")
+        assert bye.code == 200, bye.first  # the dialog was still the box's
+        proc.wait_for(lambda e: e["type"] == "call_ended", 10, since=mark)
+    finally:
+        caller.close()
+        attacker.close()
