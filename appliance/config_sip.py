@@ -188,9 +188,6 @@ class Sip(_Strict):
             raise ValueError(f"sip.codecs: unknown codec(s) {bad} (choose from {sorted(known)})")
         return v
 
-    @property
-    def peer_mode(self) -> bool:
-        return not self.accounts
     @model_validator(mode="after")
     def _tls_accounts(self) -> Sip:
         tls = [a.user for a in self.accounts if a.transport == "tls"]
@@ -198,3 +195,6 @@ class Sip(_Strict):
             raise ValueError(f"sip.accounts {tls} use tls: add tls to sip.transports")
         return self
 
+    @property
+    def peer_mode(self) -> bool:
+        return not self.accounts

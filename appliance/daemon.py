@@ -75,11 +75,11 @@ class Daemon:
             max_calls=PJSUA_MAX_CALLS,  # the switchboard applies sip.max_calls and its overflow
             tls_cert=sip.tls_cert,
             tls_key=sip.tls_key,
+            tls_ca_file=sip.tls_ca_file,
         )
         self.ep.on_rejected = self.report
         self.board = Switchboard(self.ep, cfg, self._new_session, self.report)
 
-            tls_ca_file=sip.tls_ca_file,
     def report(self, ev: dict[str, Any]) -> None:
         ev.setdefault("wall", round(time.time(), 3))
         with self._report_lock:
