@@ -4,7 +4,9 @@ with partials and tuned endpointing, Piper synthesis and the phrase cache."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
+from statistics import median
 from typing import Any
 
 import numpy as np
@@ -15,11 +17,17 @@ from appliance.config import Voice
 from appliance.errors import ModelError, SpeechError
 from appliance.models import model_path
 from appliance.speech.asr import AsrEvent, AsrStream
-from appliance.speech.vosk_asr import VoskModel, tuned_copy
+from appliance.speech.vosk_asr import FALLBACK_MARGIN_MS, VoskModel, tuned_copy
 from appliance.speech.wer import wer
 
 pytestmark = pytest.mark.real
 KOREAN = "안녕하세요 예약을 하고 싶습니다"
+KOREAN_TAKES = (KOREAN, "내일 오후에 다시 전화해 주세요", "가격에 대해 물어보고 싶어요")
+# the end of an utterance after the true end of speech, per the rules (vosk_asr): not before the
+# setting, at the latest the setting + the VAD fallback's margin + Silero's lag (its probability
+# stays above the threshold for a chunk or a few after the speech: 26-85 ms measured after
+# espeak's Korean on digital silence, up to 190 ms on hiss)
+END_BOUND_MS = FALLBACK_MARGIN_MS + 300
 
 
 def stream_events(stream: AsrStream, script: CallerScript) -> list[AsrEvent]:
@@ -93,9 +101,9 @@ def test_vosk_streams_partials_ends_and_reuses_its_recognizer(vosk_model: VoskMo
     script = CallerScript().pause(500).say(speech, KOREAN).pause(7000)
     script.say(speech, KOREAN).pause(7000)
     stream = vosk_model.open_stream(endpoint_ms=300)
-    t0 = time.perf_counter()
+    t0 = time.process_time()  # this process's CPU: the wall clock measures the neighbours' load
     events = stream_events(stream, script)
-    elapsed = time.perf_counter() - t0
+    cpu_s = time.process_time() - t0
     kinds = [e.kind for e in events]
     assert kinds.count("start") == 2 and kinds.count("end") == 2, kinds
     assert kinds.count("partial") >= 2  # streaming results while the caller speaks
@@ -103,21 +111,45 @@ def test_vosk_streams_partials_ends_and_reuses_its_recognizer(vosk_model: VoskMo
     assert kinds.index("partial") < first_end
     ends = [e for e in events if e.kind == "end"]
     assert all(e.text and e.confidence > 0.3 and e.speech_ms > 500 for e in ends), ends
-    assert elapsed < len(script.audio) / script.rate  # faster than real time
+    # faster than real time, with room for the other calls: Vosk and the VAD fallback used
+    # 0.40 s of CPU per second of audio here (Vosk alone 0.33)
+    assert cpu_s < 0.75 * len(script.audio) / script.rate, cpu_s
+
+
+def _vosk_end_delays(
+    vosk_model: VoskModel, endpoint_ms: int, tail: Callable[[CallerScript], CallerScript]
+) -> list[int]:
+    """One take per sentence: ms from the true end of the speech to the `end` event."""
+    delays = []
+    for text in KOREAN_TAKES:
+        script = tail(CallerScript().pause(500).say(espeak(text, voice="ko"), text))
+        events = stream_events(vosk_model.open_stream(endpoint_ms=endpoint_ms), script)
+        ends = [e for e in events if e.kind == "end"]
+        assert len(ends) == 1, (endpoint_ms, text, [e.kind for e in events])
+        delays.append(ends[0].t_ms - script.spans_ms[0][1])
+    return delays
 
 
 def test_vosk_endpoint_delay_follows_the_config(vosk_model: VoskModel) -> None:
-    script = CallerScript().pause(500).say(espeak(KOREAN, voice="ko"), KOREAN).pause(8000)
-    delays = {}
-    for ms in (300, 2000):
-        events = stream_events(vosk_model.open_stream(endpoint_ms=ms), script)
-        end = next(e for e in events if e.kind == "end")
-        delays[ms] = end.t_ms - script.spans_ms[0][1]
-    # With espeak's Korean the decoder's end time varies a lot between recognizers (a 300 ms
-    # setting ended 1.3 to 5.4 s after the speech in 6 runs), so only the bound the rules
-    # guarantee is asserted: the 2000 ms setting never ends before 2 s of trailing silence.
-    assert delays[2000] >= 2000, delays
-    assert delays[300] > 0, delays
+    """Vosk's own rules ended a 300 ms setting 1.3-5.4 s after the speech, or never (its
+    decoder does not always take the trailing audio for silence); the VAD fallback bounds it:
+    every take ends between the setting and the setting + END_BOUND_MS, and the delays of two
+    settings are as far apart as the settings."""
+    delays = {
+        ms: _vosk_end_delays(vosk_model, ms, lambda s, ms=ms: s.pause(ms + END_BOUND_MS + 1500))
+        for ms in (300, 800, 2000)
+    }
+    for ms, takes in delays.items():
+        assert all(ms <= d <= ms + END_BOUND_MS for d in takes), delays
+    assert max(delays[300]) < min(delays[800]) and max(delays[800]) < min(delays[2000]), delays
+    assert median(delays[800]) - median(delays[300]) >= 300, delays
+
+
+def test_vosk_utterance_ends_on_line_noise(vosk_model: VoskModel) -> None:
+    """Hiss after the speech: Vosk's decoder hears phones in it and never ends the utterance
+    by itself; the caller must still be answered, within the same bound."""
+    delays = _vosk_end_delays(vosk_model, 300, lambda s: s.noise("hiss", 4000, seed=7))
+    assert all(300 <= d <= 300 + END_BOUND_MS for d in delays), delays
 
 
 def test_piper_speaks_at_the_line_rate_with_the_assistants_speaking_rate(
