@@ -28,6 +28,17 @@ _LOGGER = logging.getLogger(__name__)
 __all__ = ["CallMeta", "Session", "Switchboard"]
 
 
+REJECT_HOLD_S = 0.25  # a refused or busy call's answer waits this long (see _keep_until_gone)
+
+
+def _turn_away(call: SipCall, code: int) -> None:
+    if call.state != "disconnected":  # the caller may have given up meanwhile
+        try:
+            call.answer(op(code))
+        except Exception:
+            _LOGGER.debug("call gone before its %d", code, exc_info=True)
+
+
 class Switchboard(TransferDesk):
     def __init__(
         self,
@@ -170,9 +181,14 @@ class Switchboard(TransferDesk):
         call.answer(op(200))
 
     def _keep_until_gone(self, call: SipCall, code: int) -> None:
+        """Turn a call away after REJECT_HOLD_S. pjsua has already opened the call's two media
+        sockets, and pjlib's ioqueue (64 handles) reuses a closed one's handle only 0.5 s
+        later: answered at once, a flood of INVITEs (even ones the guard refuses) ran it out and
+        pjlib aborted the process. Held, the calls fill pjsua's 4 call slots, and the INVITEs
+        beyond get 486 from pjsua before any socket is opened."""
         self.ep.bury(call)
         call.handler = lambda kind, data: None
-        call.answer(op(code))
+        self.ep.call_later(REJECT_HOLD_S, lambda: _turn_away(call, code))
 
     def _open_session(self, box: Box) -> None:
         try:
