@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test setup models lint unit bench clean
+.PHONY: run test setup models lint unit slow bench clean
 
 run: setup
 	$(VENV)/bin/voicebox run
@@ -25,8 +25,14 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check appliance tui tests bench
 	$(VENV)/bin/mypy appliance tui
 
+# day-to-day: the unit tests without the long ones (a few minutes); `make test` runs everything
 unit: $(STAMP)
-	$(VENV)/bin/pytest -q tests/unit
+	$(VENV)/bin/pytest -q -m "not slow" tests/unit
+
+# only the long checks (floods, soaks, repeated real takes); `make test` runs them as well
+slow: setup
+	$(VENV)/bin/voicebox models install vosk-ko
+	$(VENV)/bin/pytest -q -m slow tests
 
 bench: setup
 	$(PY) bench/run_all.py
