@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 apt_packages=(build-essential cmake pkg-config git tmux espeak-ng sox portaudio19-dev libportaudio2
-  kamailio sip-tester)
+  kamailio kamailio-tls-modules sip-tester)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
