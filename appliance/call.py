@@ -406,7 +406,12 @@ class CallLoop:
             try:
                 self._synthesize(item)
             except Exception:
-                _LOGGER.exception("call %s: synthesis failed for %r", self.conv.id, item.text)
+                _LOGGER.exception(  # not the text: the journal gets no replies
+                    "call %s: synthesis failed (%s, %d chars)",
+                    self.conv.id,
+                    item.kind,
+                    len(item.text),
+                )
             finally:
                 with self._lock:
                     self._speaking_jobs = max(0, self._speaking_jobs - 1)

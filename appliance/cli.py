@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,9 @@ def _engine(args: argparse.Namespace, config_ref: str | None = None, store: bool
     cfg = load_config(config_ref if config_ref is not None else args.config)
     listeners: list[Listener] = []
     if store and not getattr(args, "no_store", False):
-        db = Store(Path(args.db) if getattr(args, "db", None) else store_path())
+        db = getattr(args, "opened_store", None)  # the daemon's, opened with recovery
+        if db is None:
+            db = Store(Path(args.db) if getattr(args, "db", None) else store_path())
         listeners.append(db.record)
     return Engine(cfg, llm=getattr(args, "llm", None), listeners=listeners)
 
@@ -200,7 +203,11 @@ def cmd_init(args: argparse.Namespace) -> int:
         raise VoiceboxError(f"{out} exists; use --force to overwrite", code="init")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text(template_text(args.template), encoding="utf-8")
+    # 0600 from the first byte: the file will hold the PBX's SIP passwords
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        os.fchmod(fd, 0o600)  # an old tmp file keeps its mode through O_CREAT
+        f.write(template_text(args.template))
     tmp.replace(out)
     print(
         f"wrote {out} from the {args.template} template; check it with "

@@ -10,7 +10,6 @@ Also `voicebox call URI --assistant NAME`: the same machinery placing one call t
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import resource
@@ -21,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from appliance import paths
+from appliance import journal, paths
 from appliance import reload as reloading
 from appliance.box_session import BoxSession
 from appliance.cli_sip import wait_signal
@@ -33,10 +32,13 @@ from appliance.live_state import LiveState
 from appliance.sip.endpoint import SipEndpoint
 from appliance.sip.switchboard import CallMeta, Switchboard
 from appliance.speech.voices import SpeechModels
+from appliance.store import Store
+from appliance.store_open import StoreStatus, open_store
 
 _LOGGER = logging.getLogger(__name__)
 Report = Callable[[dict[str, Any]], None]
 PJSUA_MAX_CALLS = 4  # what the pjsua2-python wheel is compiled with (FACTS)
+UMASK = 0o027  # files the daemon makes (socket, caches): never readable by others (as the unit)
 
 
 class Daemon:
@@ -65,6 +67,8 @@ class Daemon:
         self.swap_lock = threading.Lock()  # new sessions vs. a config swap
         self._reload_lock = threading.Lock()  # one reload at a time
         self._reloading = False  # no pruning while a reload warms new prefixes (swap_lock)
+        self.store: Store | None = None  # the store the engine records to (None: off)
+        self.store_status: StoreStatus | None = None  # what became of it at open
         sip = cfg.sip
         self.ep = SipEndpoint(
             bind=sip.bind,
@@ -117,12 +121,25 @@ class Daemon:
             "config": str(self.config_file) if self.config_file else None,
             "generation": self.generation,
             "state": self.live.snapshot(),
+            "store": self.store_report(),
             "models": {
                 "llm": self.engine.llm_name,
                 "startup_ms": round(self.engine.startup_ms),
                 "rss_mb": rss_mb(),
             },
         }
+
+    def store_report(self) -> dict[str, Any]:
+        """The store's state for the ready event, the status and the dashboard: "ok",
+        "recovered" (a corrupt file moved aside), "off" (no records) or "none" (not asked for),
+        its message and the writes that failed since."""
+        if self.store_status is None:
+            return {"state": "none", "message": "no store (--no-store)", "write_errors": 0}
+        out = {**self.store_status.to_dict()}
+        out["write_errors"] = self.store.write_errors if self.store is not None else 0
+        if self.store is not None and self.store.write_errors:
+            out["last_error"] = self.store.last_error
+        return out
 
     def reload(self) -> dict[str, Any]:
         """Read the config file again; new calls get it, calls in progress keep theirs. Runs on
@@ -179,6 +196,7 @@ class Daemon:
                 "accounts": [a.aor for a in self.cfg.sip.accounts],
                 "max_calls": self.cfg.sip.max_calls,  # call slots, transfer legs included
                 "control": str(control) if control is not None else None,
+                "store": self.store_report(),
             }
         )
 
@@ -189,20 +207,6 @@ class Daemon:
             s.loop.hangup("the box is shutting down")
         self.ep.stop()
         self.board.pool.shutdown(wait=False)
-
-
-def _reporter(as_json: bool) -> Report:
-    def show(ev: dict[str, Any]) -> None:
-        if as_json:
-            print(json.dumps(ev, ensure_ascii=False, default=str), flush=True)
-            return
-        kind = ev["type"]
-        if kind in ("partial", "audio_start", "speech_start", "speech_end", "first_sentence"):
-            return
-        rest = {k: v for k, v in ev.items() if k not in ("type", "wall", "t_ms")}
-        print(f"{time.strftime('%H:%M:%S')} {kind} {rest}", flush=True)
-
-    return show
 
 
 def _team(args: argparse.Namespace) -> tuple[Engine, SpeechModels]:
@@ -235,13 +239,33 @@ def config_file(args: argparse.Namespace) -> Path | None:
     return Path(args.config).resolve()
 
 
+def open_box_store(args: argparse.Namespace) -> tuple[Store | None, StoreStatus | None]:
+    """The daemon's store, opened once before any call: a corrupt file moved aside, an
+    unwritable one switched off (the box answers calls either way), the calls an earlier run
+    left open closed as interrupted. The engine records to it (args.opened_store)."""
+    if getattr(args, "no_store", False):
+        return None, None
+    path = Path(args.db) if getattr(args, "db", None) else paths.store_path()
+    store, status = open_store(path, close_interrupted=True)
+    if store is None:
+        args.no_store = True  # no records, but calls
+    args.opened_store = store
+    return store, status
+
+
 def run_daemon(args: argparse.Namespace) -> int:
+    os.umask(UMASK)
     path = config_file(args)
     control = Path(args.control) if getattr(args, "control", None) else paths.control_path()
+    paths.ensure_data_dir(control.parent)
     ensure_free(control)  # another daemon on it: fail before the models load
+    store, store_status = open_box_store(args)
     print("loading the team (models, profile prefixes, voices)...", file=sys.stderr, flush=True)
     engine, speech = _team(args)
-    d = Daemon(engine.cfg, engine, speech, _reporter(args.json), port=args.port, config_file=path)
+    d: Daemon | None = None
+    report = journal.printer(args.json, lambda: d is not None and d.cfg.logging.transcripts)
+    d = Daemon(engine.cfg, engine, speech, report, port=args.port, config_file=path)
+    d.store, d.store_status = store, store_status
     try:
         d.start(control)
     except Exception:
@@ -254,13 +278,17 @@ def run_daemon(args: argparse.Namespace) -> int:
     wait_signal(threading.Event())
     d.stop()
     d.engine.close()  # every engine of a reload shares one brain
+    if store is not None:
+        store.close()
     return 0
 
 
 def outbound_call(args: argparse.Namespace) -> int:
     """`voicebox call URI --assistant NAME`: the assistant places the call and leads it."""
     engine, speech = _team(args)
-    d = Daemon(engine.cfg, engine, speech, _reporter(args.json), port=args.port)
+    cfg = engine.cfg
+    show = journal.printer(args.json, lambda: cfg.logging.transcripts)
+    d = Daemon(cfg, engine, speech, show, port=args.port)
     d.start()
     done = threading.Event()
     meta = CallMeta("", args.assistant, "", "", "out")

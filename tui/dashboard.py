@@ -35,6 +35,24 @@ def _path(call: dict[str, Any]) -> str:
     return " > ".join(call.get("path") or [str(call.get("assistant", ""))])
 
 
+def store_line(store: Any) -> str:
+    """One line on the daemon's store (its status "store"): loud when calls are not recorded."""
+    if not isinstance(store, dict) or store.get("state") in (None, "none"):
+        return ""
+    state, errors = store.get("state"), int(store.get("write_errors") or 0)
+    if state == "off":
+        return f"⚠ store OFF: calls are answered but not recorded ({store.get('message', '')})"
+    if state == "recovered":
+        line = f"⚠ store recovered: corrupt file kept as {store.get('moved_to')}; new store started"
+    else:
+        line = f"store ok: {store.get('path', '')}"
+    if store.get("interrupted"):
+        line += f" · {store['interrupted']} call(s) of an earlier run closed as interrupted"
+    if errors:
+        line += f" · ⚠ {errors} write(s) failed, last: {store.get('last_error', '')}"
+    return line
+
+
 class Dashboard(Pane):
     DEFAULT_CSS = """
     Dashboard { padding: 0 1; }
@@ -164,6 +182,7 @@ class Dashboard(Pane):
             f"● running · pid {status.get('pid', '?')} · {mode} · config generation "
             f"{live.get('config_generation', status.get('generation', 0))}\n"
             f"  {status.get('address', '')} · LLM {models.get('llm', '?')} · daemon RSS {rss_text}"
+            + (f"\n  {line}" if (line := store_line(status.get("store"))) else "")
         )
         accounts = live.get("accounts") or {}
         lines = []

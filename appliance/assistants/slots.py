@@ -166,7 +166,9 @@ class SlotExtractor:
         try:
             raw = json.loads(done.text)
         except json.JSONDecodeError:
-            _LOGGER.warning("slot extraction returned invalid JSON: %r", done.text)
+            _LOGGER.warning(  # not the text: it holds the caller's details
+                "slot extraction returned invalid JSON (%d chars)", len(done.text)
+            )
             return found
         if isinstance(raw, dict):
             raw_str = {str(k): str(v) for k, v in raw.items()}

@@ -174,9 +174,12 @@ def box_config(
     *,
     user: str = "100",
     password: str | None = None,
+    transcripts: bool = True,
     **sip: Any,
 ) -> Path:
-    """The starter team as the office's box: registered as `user`, people at 200-202."""
+    """The starter team as the office's box: registered as `user`, people at 200-202. The tests
+    read the callers' words and the replies from the box's stdout: `transcripts` (on unless
+    said) sets logging.transcripts; off, the config says nothing (the default: off)."""
     from appliance.config import template_text
 
     data = yaml.safe_load(template_text("starter"))
@@ -195,6 +198,8 @@ def box_config(
             }
         ]
     data["sip"] = {**base, **sip}
+    if transcripts:
+        data["logging"] = {"transcripts": True}
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path
 
