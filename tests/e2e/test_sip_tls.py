@@ -125,7 +125,7 @@ def register_over_tls(kam_dir: Path, key: Path, cert: Path, ca_file: Path) -> tu
 @pytest.fixture(scope="module", autouse=True)
 def _tls_module() -> Iterator[None]:
     if not TLS_MODULE.exists():
-        pytest.fail("kamailio's tls module is not installed (Debian: kamailio-tls-modules; scripts/setup.sh installs it)")
+        pytest.fail("no kamailio tls module (scripts/setup.sh installs kamailio-tls-modules)")
     yield
 
 
