@@ -22,13 +22,22 @@ def _tokens(text: str) -> list[str]:
     return [t.lower().strip("'") for t in _TOKEN.findall(text) if t.strip("'")]
 
 
+# a phrase the prompt puts in quotes is one the assistant is told to say ("Say: 'I'll pass your
+# request to the team; someone will call you back.'"): saying it is no leak
+_QUOTED = re.compile(r'"[^"\n]*"|\u201c[^\u201d]*\u201d')
+
+
 @lru_cache(maxsize=64)
 def _grams(secret: str, words: int) -> frozenset[tuple[str, ...]]:
-    """Every run of 1..words consecutive tokens of the secret (a profile's prompt: built once)."""
-    toks = _tokens(secret)
-    return frozenset(
-        tuple(toks[i : i + k]) for k in range(1, words + 1) for i in range(len(toks) - k + 1)
-    )
+    """Every run of 1..words consecutive tokens of the secret (a profile's prompt: built once),
+    within the stretches outside quoted phrases (a run never spans a quoted phrase)."""
+    grams: set[tuple[str, ...]] = set()
+    for part in _QUOTED.split(secret):
+        toks = _tokens(part)
+        grams.update(
+            tuple(toks[i : i + k]) for k in range(1, words + 1) for i in range(len(toks) - k + 1)
+        )
+    return frozenset(grams)
 
 
 class QuoteGuard:

@@ -269,3 +269,23 @@ def test_fixed_phrases_and_a_person_request_are_in_the_transcript(tmp_path: Path
         (1, "human", "channel"),
         (2, "emergency", "guard"),
     ]
+
+
+def test_a_phrase_the_prompt_tells_the_assistant_to_say_is_no_quote() -> None:
+    # the starter scheduling prompt ends: Say: "I'll pass your request to the team; someone
+    # will call you back to confirm a time." (16 words): saying it must not be refused
+    secret = (
+        "You cannot see or change the calendar: never say an appointment is booked, moved or "
+        'cancelled. Say: "I\'ll pass your request to the team; someone will call you back to '
+        'confirm a time." Ask for the preferred day and time, and the caller\'s name.'
+    )
+    reply = (
+        "Sure. I'll pass your request to the team; someone will call you back to confirm a time."
+    )
+    g = QuoteGuard(secret)
+    said = g.feed(reply) + g.flush()
+    assert not g.leaked and said == reply
+    # the words around the quoted phrase are still the prompt's: reading them out is a quote
+    g = QuoteGuard(secret)
+    g.feed("You cannot see or change the calendar: never say an appointment is booked, moved ")
+    assert g.leaked
