@@ -22,7 +22,8 @@ _EXPLICIT = re.compile(
 # a generic person word: "can I talk to someone" is a request, "someone about pricing" a topic
 _PERSON = re.compile(
     r"\b(a person|person|someone|somebody|anyone|anybody|staff|a member of staff|"
-    r"representative|agent|manager|technician|colleague)\b",
+    r"representative|agent|manager|technician|engineer|colleague)\b"
+    r"(?: on[- ](?:call|duty))?",  # "the technician on call" is a person, not a topic
     re.I,
 )
 _ASK = re.compile(

@@ -22,6 +22,8 @@ PERSON = [
     "I want to speak to someone from your team.",
     "Can I talk to an actual person?",
     "I want to speak to someone now.",
+    "I need to speak to the technician on call.",
+    "Can I talk to the engineer on duty?",
 ]
 NOT_PERSON = [
     "Can I talk to someone about pricing?",
