@@ -153,11 +153,12 @@ class Sip(_Strict):
     empty list means loopback and private networks."""
     transfer: Literal["warm", "blind"] = "warm"
     """Transfer to a person: warm (the box calls, tells them a summary, then connects) or blind."""
-    warm_finish: Literal["attended", "bridge"] = "attended"
-    """How a warm transfer connects the caller once the person was briefed: attended (a REFER with
+    warm_finish: Literal["attended", "bridge"] = "bridge"
+    """How a warm transfer connects the caller once the person was briefed: bridge (default: the
+    box keeps both legs, two of its call slots, until the call ends) or attended (a REFER with
     Replaces asks the caller's phone to call the person, and the box leaves the call; when the
-    caller's phone does not support it or refuses, the box bridges) or bridge (the box keeps
-    both legs, two of its call slots, until the call ends)."""
+    caller's phone does not support it or refuses, the box bridges). Attended is opt-in until
+    the caller's side of the audio after the hand-over is verified end to end."""
     warm_timeout_s: int = Field(default=20, ge=3, le=120)
     """A warm transfer nobody answers within this time returns the caller to the assistant."""
     summary_header: str = "X-Voicebox-Summary"
