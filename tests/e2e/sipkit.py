@@ -220,7 +220,7 @@ def start_box(
     if llm:
         args += ["--llm", llm]
     box = Proc(args, workdir / f"{name}.log")
-    box.wait_for(lambda e: e["type"] == "ready", timeout=420)  # 1.5B team: 20-40 s idle, minutes on a loaded machine
+    box.wait_for(lambda e: e["type"] == "ready", timeout=420)  # minutes on a loaded machine
     return box
 
 
