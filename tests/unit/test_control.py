@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import yaml
+from waiting import wait_until
 
 from appliance.config import load_config, template_text
 from appliance.config_sip import SipAccount
@@ -163,13 +164,6 @@ def server(sock_path: Path) -> Iterator[ControlServer]:
     srv.start()
     yield srv
     srv.stop()
-
-
-def wait_until(pred: Any, timeout: float = 3.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not pred():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
 
 
 def test_subscribe_gets_the_status_then_the_events_in_order(server: ControlServer) -> None:

@@ -8,12 +8,12 @@ import json
 import os
 import socket
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from waiting import wait_until
 
 from appliance.control import (
     MAX_CLIENTS,
@@ -56,13 +56,6 @@ def server(open_dir: Path) -> Iterator[ControlServer]:
     os.chmod(srv.path, 0o666)
     yield srv
     srv.stop()
-
-
-def wait_until(pred: Any, timeout: float = 3.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not pred():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
 
 
 def read_reply(s: socket.socket) -> tuple[list[Event], bool]:
