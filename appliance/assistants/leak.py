@@ -23,8 +23,10 @@ def _tokens(text: str) -> list[str]:
 
 
 # a phrase the prompt puts in quotes is one the assistant is told to say ("Say: 'I'll pass your
-# request to the team; someone will call you back.'"): saying it is no leak
-_QUOTED = re.compile(r'"[^"\n]*"|\u201c[^\u201d]*\u201d')
+# request to the team; someone will call you back.'"): saying it is no leak. A prompt written as
+# a YAML block often breaks such a phrase across lines; a phrase is at most 400 characters, so a
+# stray quote mark cannot exempt the rest of the prompt
+_QUOTED = re.compile(r'"[^"]{0,400}"|\u201c[^\u201d]{0,400}\u201d')
 
 
 @lru_cache(maxsize=64)

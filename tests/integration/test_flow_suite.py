@@ -99,13 +99,13 @@ PROMISE = re.compile(
 
 def test_no_reply_quotes_the_system_prompt(suite_rows: list[dict[str, Any]]) -> None:
     cfg = load_config()
-    prompts_ = [system_prompt(a) for a in cfg.assistants]
+    prompts_ = {a.name: system_prompt(a) for a in cfg.assistants}
     for r in suite_rows:
-        for secret in prompts_:
+        for name, secret in prompts_.items():
             g = QuoteGuard(secret)
             g.feed(r["reply"])
             g.flush()
-            assert not g.leaked, r
+            assert not g.leaked, (r["assistant"], r["reply"], f"quotes the {name} prompt")
 
 
 def test_ping_pong_and_hop_limit_are_the_policy_s_refusals(

@@ -289,3 +289,34 @@ def test_a_phrase_the_prompt_tells_the_assistant_to_say_is_no_quote() -> None:
     g = QuoteGuard(secret)
     g.feed("You cannot see or change the calendar: never say an appointment is booked, moved ")
     assert g.leaked
+
+
+def test_a_phrase_to_say_broken_across_prompt_lines_is_no_quote() -> None:
+    # the starter support prompt (a YAML block) breaks its phrase after "to the": the flow suite
+    # saw the sales reply "I'll pass your request to the team; someone will call you back."
+    # flagged as a quote of the support prompt, so support saying it would have been refused
+    secret = (
+        "If it cannot be fixed on the phone, say: \"I'll pass your request to the\n"
+        'team; someone will call you back." Never give a ticket number or promise a visit.'
+    )
+    reply = "I'll pass your request to the team; someone will call you back."
+    g = QuoteGuard(secret)
+    assert g.feed(reply) + g.flush() == reply and not g.leaked
+
+
+def test_every_phrase_a_template_prompt_tells_its_assistant_to_say_may_be_said() -> None:
+    from appliance.assistants.leak import _QUOTED
+    from appliance.assistants.prompts import system_prompt
+    from appliance.config import TEMPLATES, load_config
+
+    checked = 0
+    for name in TEMPLATES:
+        for a in load_config(name).assistants:
+            secret = system_prompt(a)
+            for m in _QUOTED.finditer(secret):
+                phrase = " ".join(m.group(0).strip('"\u201c\u201d').split())
+                g = QuoteGuard(secret)
+                said = g.feed(phrase) + g.flush()
+                assert not g.leaked and said == phrase, (name, a.name, phrase)
+                checked += 1
+    assert checked >= 10
