@@ -82,7 +82,7 @@ class CallLoop:
         self.conv: Conversation = engine.new_conversation(
             channel=channel, assistant=assistant, listeners=[self._on_event], caller=caller
         )
-        self.playout = Playout(self.rate, on_start=self._on_segment)
+        self.playout = Playout(self.rate)
         self._to_asr = StreamResampler(self.rate, ASR_RATE)
         self.frames_in = 0
         self.ended = threading.Event()
@@ -176,7 +176,9 @@ class CallLoop:
     def step(self, frame: Samples) -> Samples:
         """Step mode: hear one inbound frame now and return the outbound frame."""
         self._hear(frame)
-        return self.pull()
+        out = self.pull()
+        self._report_started()
+        return out
 
     def push(self, frame: Samples) -> None:
         """Threaded mode (needs start(ears_thread=True)): queue one inbound frame."""
@@ -205,7 +207,14 @@ class CallLoop:
         self._listening_as = a.name
         return self._streams[key]
 
+    def _report_started(self) -> None:
+        """audio_start for each segment the playout began (pull() runs on the media clock
+        thread, which only touches buffers; the events are sent from here)."""
+        for seg in self.playout.started():
+            self._on_segment(seg)
+
     def _hear(self, frame: Samples) -> None:
+        self._report_started()  # threaded mode: what the clock thread began playing
         self.frames_in += 1
         if self._closing:
             if not self.playout.playing and not self.ended.is_set():

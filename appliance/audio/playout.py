@@ -1,15 +1,15 @@
 """The outbound buffer of one call: queued audio segments, popped 20 ms at a time.
 
 Each segment remembers what it says, so that a barge-in can tell what the caller heard. Popping
-never blocks and always returns a full frame (silence when there is nothing to say), so it is
-safe to call from a media callback.
+never blocks, calls nothing outside this buffer and always returns a full frame (silence when
+there is nothing to say), so it is safe to call from a media callback (pjmedia's clock thread).
+Which segments began playing is collected for the call's own thread to report (`started()`).
 """
 
 from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,10 +38,10 @@ class Heard:
 
 
 class Playout:
-    def __init__(self, rate: int, on_start: Callable[[Segment], None] | None = None) -> None:
+    def __init__(self, rate: int) -> None:
         self.rate = rate
-        self.on_start = on_start
         self._queue: deque[Segment] = deque()
+        self._started: list[Segment] = []  # began playing, not yet reported
         self._done: list[Segment] = []  # finished segments of the current turn
         self._lock = threading.Lock()
         self.played_samples = 0
@@ -65,12 +65,11 @@ class Playout:
     def pop(self, n: int) -> Samples:
         out = np.zeros(n, dtype=np.float32)
         filled = 0
-        started: list[Segment] = []
         with self._lock:
             while filled < n and self._queue:
                 seg = self._queue[0]
                 if seg.pos == 0:
-                    started.append(seg)
+                    self._started.append(seg)
                 take = min(n - filled, len(seg.audio) - seg.pos)
                 out[filled : filled + take] = seg.audio[seg.pos : seg.pos + take]
                 seg.pos += take
@@ -78,9 +77,12 @@ class Playout:
                 if seg.pos >= len(seg.audio):
                     self._done.append(self._queue.popleft())
             self.played_samples += n
-        if self.on_start:
-            for seg in started:
-                self.on_start(seg)
+        return out
+
+    def started(self) -> list[Segment]:
+        """The segments that began playing since the last call, oldest first (then forgotten)."""
+        with self._lock:
+            out, self._started = self._started, []
         return out
 
     def flush(self) -> Heard | None:

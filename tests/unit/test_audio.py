@@ -106,14 +106,15 @@ def test_split_frames_pads_the_last_frame() -> None:
 
 
 def test_playout_pops_full_frames_and_tells_what_was_heard_on_flush() -> None:
-    started: list[str] = []
-    p = Playout(8000, on_start=lambda s: started.append(s.text))
+    p = Playout(8000)
     p.add(Segment("reply", "One two three four.", np.full(800, 0.1, np.float32), 3, "sales"))
     p.add(Segment("reply", "Five six.", np.full(800, 0.2, np.float32), 3, "sales"))
     first = p.pop(160)
-    assert len(first) == 160 and started == ["One two three four."]
+    assert len(first) == 160 and [s.text for s in p.started()] == ["One two three four."]
+    assert p.started() == []  # reported once
     for _ in range(6):  # 1120 samples in all: the first segment and 320 of the second
         p.pop(160)
+    assert [s.text for s in p.started()] == ["Five six."]
     assert p.playing and p.pending_ms() == 60
     heard = p.flush()
     assert heard is not None and heard.turn == 3
