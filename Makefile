@@ -10,7 +10,8 @@ run: setup
 
 test: setup lint
 	$(VENV)/bin/voicebox models install vosk-ko
-	$(VENV)/bin/pytest -q tests
+	$(VENV)/bin/pytest -q -m "not slow" tests/unit tests/tui tests/integration
+	$(VENV)/bin/pytest -q -m "not slow" tests/e2e
 
 setup: $(STAMP) models
 
@@ -29,7 +30,8 @@ lint: $(STAMP)
 unit: $(STAMP)
 	$(VENV)/bin/pytest -q -m "not slow" tests/unit
 
-# only the long checks (floods, soaks, repeated real takes); `make test` runs them as well
+# only the long checks (capacity, every template's flows, the spoken set): about 25 minutes;
+# `make test` leaves them out, run them before calling a routing, speech or capacity change done
 slow: setup
 	$(VENV)/bin/voicebox models install vosk-ko
 	$(VENV)/bin/pytest -q -m slow tests

@@ -17,7 +17,8 @@ from sipkit import (
     turn_latencies,
 )
 
-pytestmark = [pytest.mark.e2e, pytest.mark.llm15]
+# a capacity check (four 1.5B calls at once on 2 cores): `make slow`
+pytestmark = [pytest.mark.e2e, pytest.mark.llm15, pytest.mark.slow]
 LINES = [
     "I'd like to book an appointment for Tuesday.",
     "Hi, how much does your premium support package cost?",

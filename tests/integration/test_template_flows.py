@@ -11,7 +11,9 @@ from appliance.engine import Engine
 from appliance.flows import load_flows, resolve_config_ref, run_flows
 
 FLOWS = Path(__file__).resolve().parent.parent / "flows"
-pytestmark = pytest.mark.llm15
+# every template's scenarios on the 1.5B model: about 10 minutes on 2 cores, so `make slow`
+# (the starter team's flow suite runs in `make test`)
+pytestmark = [pytest.mark.llm15, pytest.mark.slow]
 
 
 @pytest.mark.parametrize("template", [t for t in TEMPLATES if t != "starter"])

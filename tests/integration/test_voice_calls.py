@@ -62,6 +62,9 @@ def test_the_spoken_set_covers_every_assistant(qwen_engine: Any) -> None:
     assert wanted == {a.name for a in qwen_engine.cfg.assistants}
 
 
+# the spoken set through the whole loop twice (Piper and espeak callers): about 11 minutes on 2
+# cores, so `make slow`
+@pytest.mark.slow
 def test_piper_callers_are_understood_and_routed(spoken: dict[str, list[dict[str, str]]]) -> None:
     rows = spoken["piper"]
     error = wer([r["text"] for r in rows], [r["heard"] for r in rows])
@@ -70,6 +73,7 @@ def test_piper_callers_are_understood_and_routed(spoken: dict[str, list[dict[str
     assert right >= len(rows) - 2, [r for r in rows if r["want"] != r["got"]]
 
 
+@pytest.mark.slow
 def test_robotic_callers_are_mostly_routed(spoken: dict[str, list[dict[str, str]]]) -> None:
     """espeak-ng through a phone line is hard for tiny.en (FACTS: ~41% WER)."""
     rows = spoken["espeak"]
