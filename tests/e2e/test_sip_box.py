@@ -26,7 +26,10 @@ def test_registered_box_answers_and_hands_off_to_scheduling(
 ) -> None:
     reg = box.of("registration")
     assert reg and reg[-1]["state"] == "registered" and reg[-1]["account"].startswith("sip:100@")
-    wav = wavs.script("book", [(GREETING_MS, "I'd like to book an appointment for Tuesday.")], 9000)
+    # the caller stays 14 s after speaking: the announcement (about 4 s) and the scheduling
+    # assistant's first sentence must both be heard; with 9 s, CI's call ended before the reply
+    said = "I'd like to book an appointment for Tuesday."
+    wav = wavs.script("book", [(GREETING_MS, said)], 14000)
     rec = sipdir / "book-heard.wav"
     mark = box.mark()
     rc, events = call(f"sip:100@{kamailio.host}", wav, rec, "--tail", "1")
