@@ -16,8 +16,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     ValidationError,
     field_validator,
@@ -27,15 +25,12 @@ from pydantic import (
 from appliance.config_partial import error_locs, not_covered, partial_model
 from appliance.config_sip import Sip
 from appliance.errors import ConfigError
+from appliance.strict_model import StrictModel
 
 _LOGGER = logging.getLogger(__name__)
 
 NAME_RE = r"^[a-z][a-z0-9_-]{0,31}$"
 TEMPLATES = ("starter", "trade", "healthcare", "realestate", "ecommerce", "saas")
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
 
 class HistoryPolicy(StrEnum):
@@ -47,7 +42,7 @@ class HistoryPolicy(StrEnum):
     NONE = "none"
 
 
-class HandoffRule(_Strict):
+class HandoffRule(StrictModel):
     """One transfer condition of an assistant: when to pass the caller on, and to whom."""
 
     target: str = Field(pattern=NAME_RE)
@@ -68,7 +63,7 @@ class HandoffRule(_Strict):
     """Optional question asked before transferring; the caller must agree."""
 
 
-class Voice(_Strict):
+class Voice(StrictModel):
     """Speech synthesis settings of one assistant."""
 
     model: str = "piper-joe"
@@ -77,7 +72,7 @@ class Voice(_Strict):
     """Speaking rate: above 1 is slower, below 1 faster."""
 
 
-class Lora(_Strict):
+class Lora(StrictModel):
     """A LoRA adapter applied on top of the shared model for this assistant."""
 
     path: str
@@ -86,7 +81,7 @@ class Lora(_Strict):
     """Strength of the adapter (0 = off)."""
 
 
-class Slot(_Strict):
+class Slot(StrictModel):
     """A fact the assistants collect from the caller; slots travel with every handoff."""
 
     name: str = Field(pattern=NAME_RE)
@@ -106,7 +101,7 @@ DEFAULT_SLOTS = [
 ]
 
 
-class Assistant(_Strict):
+class Assistant(StrictModel):
     """One assistant profile: prompt, voice, adapter, tools and handoff rules."""
 
     name: str = Field(pattern=NAME_RE)
@@ -134,7 +129,7 @@ class Assistant(_Strict):
     """Transfer conditions, checked after every caller utterance."""
 
 
-class HumanExtension(_Strict):
+class HumanExtension(StrictModel):
     """A person or group a call can be transferred to (used by SIP)."""
 
     name: str = Field(pattern=NAME_RE)
@@ -145,7 +140,7 @@ class HumanExtension(_Strict):
     """Who answers there."""
 
 
-class Team(_Strict):
+class Team(StrictModel):
     """Team-wide settings."""
 
     entry: str = Field(pattern=NAME_RE)
@@ -180,7 +175,7 @@ class Team(_Strict):
         return self.emergency_number or EMERGENCY_NUMBERS.get(language, "911")
 
 
-class ModelSettings(_Strict):
+class ModelSettings(StrictModel):
     """Which models the brain loads and how."""
 
     llm: str = "qwen2.5-coder-1.5b"
@@ -197,7 +192,7 @@ class ModelSettings(_Strict):
     """Let llama.cpp repack the weights for its CPU kernels (a second copy in memory)."""
 
 
-class Routing(_Strict):
+class Routing(StrictModel):
     """Thresholds of the handoff decision."""
 
     fast_accept: float = Field(default=0.55, ge=0.0, le=1.0)
@@ -210,7 +205,7 @@ class Routing(_Strict):
     """Ask the LLM (grammar-constrained choice) when the fast path is not confident."""
 
 
-class AsrChoice(_Strict):
+class AsrChoice(StrictModel):
     """Which recogniser hears callers of one language."""
 
     backend: Literal["whisper", "vosk"] = "whisper"
@@ -231,7 +226,7 @@ EMERGENCY_PHRASES = {
 }
 
 
-class Speech(_Strict):
+class Speech(StrictModel):
     """Ears and mouth of the box: recognition, end of speech, silences, fixed phrases."""
 
     asr: dict[str, AsrChoice] = Field(default_factory=lambda: {"en": AsrChoice()})
@@ -285,7 +280,7 @@ class Speech(_Strict):
         return text.replace("{number}", number)
 
 
-class LoggingSettings(_Strict):
+class LoggingSettings(StrictModel):
     """What `voicebox run` writes to its log (the journal under systemd)."""
 
     transcripts: bool = False
@@ -295,7 +290,7 @@ class LoggingSettings(_Strict):
     transcripts either way. Turn on while testing, off on an office's box."""
 
 
-class Config(_Strict):
+class Config(StrictModel):
     """The whole voicebox configuration."""
 
     team: Team

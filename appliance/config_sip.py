@@ -10,7 +10,9 @@ import ipaddress
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
+
+from appliance.strict_model import StrictModel
 
 HOST_RE = r"^[A-Za-z0-9.\-\[\]:]{1,255}$"
 _NAME_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.\-]{0,253}[A-Za-z0-9])?$")
@@ -54,11 +56,7 @@ def _udp() -> list[Transport]:
     return ["udp"]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
-
-
-class SipAccount(_Strict):
+class SipAccount(StrictModel):
     """One extension (or DID) the box registers at the office PBX."""
 
     registrar: str = Field(pattern=HOST_RE)
@@ -108,7 +106,7 @@ class SipAccount(_Strict):
         return f"sip:{self.user}@{self.aor_domain}"
 
 
-class Dtmf(_Strict):
+class Dtmf(StrictModel):
     """Keys the caller can press."""
 
     human_key: str = Field(default="0", pattern=r"^[0-9*#]?$")
@@ -121,7 +119,7 @@ class Dtmf(_Strict):
     """Typed digits reach the assistant after this pause."""
 
 
-class Sip(_Strict):
+class Sip(StrictModel):
     """How the box joins the phone system."""
 
     accounts: list[SipAccount] = Field(default_factory=list)

@@ -10,20 +10,17 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from appliance.conversation import TurnResult
 from appliance.engine import Engine
 from appliance.errors import FlowError
+from appliance.strict_model import StrictModel
 
 _LOGGER = logging.getLogger(__name__)
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
-
-
-class Expect(_Strict):
+class Expect(StrictModel):
     """What must hold after a turn (every field optional)."""
 
     assistant: str | None = None
@@ -34,14 +31,14 @@ class Expect(_Strict):
     """Phrases the spoken answer (announcement + reply) must contain, case-insensitive."""
 
 
-class FlowTurn(_Strict):
+class FlowTurn(StrictModel):
     caller: str = Field(min_length=1)
     """What the caller says."""
     expect: Expect = Field(default_factory=Expect)
     """Expectations after the turn."""
 
 
-class Scenario(_Strict):
+class Scenario(StrictModel):
     name: str
     """Shown in the results."""
     start: str | None = None
@@ -50,7 +47,7 @@ class Scenario(_Strict):
     """The caller's lines, in order."""
 
 
-class FlowFile(_Strict):
+class FlowFile(StrictModel):
     config: str | None = None
     """Config file (relative to this file) or template name; default: the starter team."""
     scenarios: list[Scenario] = Field(min_length=1)
