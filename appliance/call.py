@@ -7,7 +7,7 @@ Three threads per call besides whoever moves the frames:
   LLM), anything that mutates the conversation.
 - the mouth: sentences -> Piper -> the playout buffer, so synthesis overlaps generation.
 Frames move through `push()`/`pull()` (a media callback: queue operations only) or `step()`.
-Every step is reported to `sink` as a dict with a `type` and the call time `t_ms`.
+Every step is reported to `sink` as a typed event with the call time `t_ms` (call_events.py).
 """
 
 from __future__ import annotations
@@ -18,13 +18,34 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from appliance.audio.pcm import Samples, StreamResampler, frame_len
 from appliance.audio.playout import Playout, Segment
+from appliance.call_events import (
+    FORWARDED,
+    AudioStart,
+    BargeIn,
+    CallEnd,
+    CallEvent,
+    CallStart,
+    ConversationStep,
+    Filler,
+    FirstSentence,
+    Heard,
+    Held,
+    Ignored,
+    Partial,
+    ReplyEnd,
+    Silence,
+    SpeechEnd,
+    SpeechStart,
+    TurnDone,
+    TurnFailed,
+)
 from appliance.config import Assistant
 from appliance.conversation import Conversation
 from appliance.engine import Engine
@@ -34,9 +55,8 @@ from appliance.speech.sentences import SentenceSplitter
 from appliance.speech.voices import SpeechModels
 
 _LOGGER = logging.getLogger(__name__)
-Sink = Callable[[dict[str, Any]], None]
+Sink = Callable[[CallEvent], None]
 FILLER_REPEAT_MS = 4000  # later "one moment" lines of a long wait
-FORWARDED = frozenset({"routing", "handoff", "slots", "reply", "cut_off"})  # conversation events
 
 
 @dataclass
@@ -46,16 +66,16 @@ class _Job:
     key: int = 0
     text: str = ""
     turn: int = 0
-    gen: int = 0
+    epoch: int = 0
 
 
 @dataclass
-class _Say:
+class _SpeechJob:
     text: str
     kind: str
     turn: int
     assistant: Assistant
-    gen: int
+    epoch: int
 
 
 class CallLoop:
@@ -74,8 +94,8 @@ class CallLoop:
         self.engine = engine
         self.speech = speech
         self.cfg = engine.cfg
-        self.sp = speech.cfg.speech
-        self.rate = self.sp.line_rate
+        self.speech_cfg = speech.cfg.speech
+        self.rate = self.speech_cfg.line_rate
         self.frame = frame_len(self.rate)
         self.sink = sink
         self.caller = caller
@@ -88,11 +108,11 @@ class CallLoop:
         self.ended = threading.Event()
         self.end_reason = ""
         self._jobs: queue.Queue[_Job] = queue.Queue()
-        self._says: queue.Queue[_Say | None] = queue.Queue()
+        self._to_mouth: queue.Queue[_SpeechJob | None] = queue.Queue()
         self._inbound: queue.Queue[Samples | None] = queue.Queue(maxsize=500)
-        self._gen = 0  # bumped on barge-in: older speech is dropped
+        self._epoch = 0  # bumped on barge-in: speech of an older epoch is dropped
         self._working = threading.Event()  # the worker is on a job
-        self._speaking_jobs = 0  # sentences queued or being synthesized
+        self._mouth_pending = 0  # sentences queued or being synthesized
         self._lock = threading.Lock()
         self._emit_lock = threading.Lock()
         self._streams: dict[str, AsrStream] = {}
@@ -127,7 +147,8 @@ class CallLoop:
             t = threading.Thread(target=target, name=f"call-{self.conv.id}-{name}", daemon=True)
             t.start()
             self._threads.append(t)
-        self._emit("call_start", assistant=self.conv.current, conversation=self.conv.id)
+        conv = self.conv
+        self._emit(CallStart(t_ms=self.t_ms, assistant=conv.current, conversation=conv.id))
         greeting = self.conv.start()
         if greeting:
             self._say(greeting, "greeting", 0)
@@ -141,7 +162,7 @@ class CallLoop:
 
     def typed(self, digits: str) -> None:
         """Keys the caller typed reach the assistant as a turn of their own."""
-        self._jobs.put(_Job("typed", text=digits, gen=self._gen))
+        self._jobs.put(_Job("typed", text=digits, epoch=self._epoch))
 
     def hangup(self, reason: str = "caller hung up") -> None:
         """End the call now (the caller hung up, or the box decided to)."""
@@ -149,7 +170,7 @@ class CallLoop:
             return
         self._cancel_speech()
         self._jobs.put(_Job("stop", text=reason))
-        self._says.put(None)
+        self._to_mouth.put(None)
         with contextlib.suppress(queue.Full):
             self._inbound.put_nowait(None)
         for t in self._threads:
@@ -157,14 +178,18 @@ class CallLoop:
                 t.join(timeout=30)
         self.conv.end(reason)
         self.end_reason = reason
-        self._emit("call_end", reason=reason, assistant=self.conv.current, turns=self.conv.turn)
+        self._emit(
+            CallEnd(
+                t_ms=self.t_ms, reason=reason, assistant=self.conv.current, turns=self.conv.turn
+            )
+        )
         self.ended.set()
 
     @property
     def busy(self) -> bool:
         """The box is working on a turn (recognising, deciding, generating or synthesizing)."""
         with self._lock:
-            speaking = self._speaking_jobs > 0
+            speaking = self._mouth_pending > 0
         return self._working.is_set() or not self._jobs.empty() or speaking
 
     @property
@@ -201,9 +226,9 @@ class CallLoop:
 
     def _stream_for(self, a: Assistant) -> AsrStream:
         model = self.speech.asr(a.language)
-        key = self.sp.asr_for(a.language).model
+        key = self.speech_cfg.asr_for(a.language).model
         if key not in self._streams:
-            self._streams[key] = model.open_stream(endpoint_ms=self.sp.endpoint_ms)
+            self._streams[key] = model.open_stream(endpoint_ms=self.speech_cfg.endpoint_ms)
         self._listening_as = a.name
         return self._streams[key]
 
@@ -231,69 +256,69 @@ class CallLoop:
         if ev.kind == "start":
             self._silence_ms = 0
             self._reprompted = False
-            self._emit("speech_start")
+            self._emit(SpeechStart(t_ms=self.t_ms))
             if self.playout.playing or self.busy:
                 self._barge_in()
         elif ev.kind == "partial":
-            self._emit("partial", text=ev.text)
+            self._emit(Partial(t_ms=self.t_ms, text=ev.text))
         elif ev.kind == "pause":
             self._pause_key += 1
             self._jobs.put(_Job("speculate", ev, key=self._pause_key))
         elif ev.kind == "resume":
             self._pause_key += 1
         elif ev.kind == "end":
-            self._emit("speech_end", speech_ms=ev.speech_ms)
-            self._jobs.put(_Job("utterance", ev, key=self._pause_key, gen=self._gen))
+            self._emit(SpeechEnd(t_ms=self.t_ms, speech_ms=ev.speech_ms))
+            self._jobs.put(_Job("utterance", ev, key=self._pause_key, epoch=self._epoch))
 
     def _barge_in(self) -> None:
         heard = self._cancel_speech()
         if heard is None:
             return
-        self._emit("barge_in", assistant=self.conv.current, heard_ms=heard.heard_ms)
+        self._emit(BargeIn(t_ms=self.t_ms, assistant=self.conv.current, heard_ms=heard.heard_ms))
         if heard.turn > 0 and "reply" in heard.kinds:
             self._heard_turns.add(heard.turn)
             self._jobs.put(_Job("cut_off", text=heard.text, turn=heard.turn))
 
     def _cancel_speech(self) -> Any:
         with self._lock:
-            self._gen += 1
+            self._epoch += 1
         self.conv.cancel.set()
         while True:
             try:
-                self._says.get_nowait()
+                self._to_mouth.get_nowait()
             except queue.Empty:
                 break
             with self._lock:
-                self._speaking_jobs -= 1
+                self._mouth_pending -= 1
         return self.playout.flush()
 
     def _silence_tick(self) -> None:
         since = self._waiting_since
-        wait_ms = self.sp.filler_after_ms if self._fillers == 0 else FILLER_REPEAT_MS
+        wait_ms = self.speech_cfg.filler_after_ms if self._fillers == 0 else FILLER_REPEAT_MS
         if since is not None and self.t_ms - since >= wait_ms:
             # no dead air while the brain works: "one moment" after filler_after_ms of silence
             # (counted from the end of an announcement too), again every few seconds
             self._waiting_since = self.t_ms
             with self._lock:
-                mouth_idle = self._speaking_jobs == 0  # else the first words are being made
+                mouth_idle = self._mouth_pending == 0  # else the first words are being made
             if mouth_idle and not self.playout.playing:
                 self._fillers += 1
-                self._emit("filler", waited_ms=self.t_ms - since)
-                self._say(self.sp.one_moment, "phrase", self.conv.turn)
+                self._emit(Filler(t_ms=self.t_ms, waited_ms=self.t_ms - since))
+                self._say(self.speech_cfg.one_moment, "phrase", self.conv.turn)
         if self.busy or self.playout.playing or self.hold:
             self._silence_ms = 0
             return
         if self.asr.speaking:
             return
         self._silence_ms += 20
-        if self._silence_ms >= self.sp.hangup_after_s * 1000:
-            self._emit("silence", action="goodbye", silent_ms=self._silence_ms)
-            self.say(self.sp.goodbye)
+        if self._silence_ms >= self.speech_cfg.hangup_after_s * 1000:
+            self._emit(Silence(t_ms=self.t_ms, action="goodbye", silent_ms=self._silence_ms))
+            self.say(self.speech_cfg.goodbye)
             self._closing = True
-        elif self._silence_ms >= self.sp.reprompt_after_s * 1000 and not self._reprompted:
+        elif self._silence_ms >= self.speech_cfg.reprompt_after_s * 1000 and not self._reprompted:
             self._reprompted = True
-            self._emit("silence", action="reprompt", silent_ms=self._silence_ms)
-            self.say(self.sp.reprompt)
+            self._emit(Silence(t_ms=self.t_ms, action="reprompt", silent_ms=self._silence_ms))
+            self.say(self.speech_cfg.reprompt)
 
     # -- worker -----------------------------------------------------------------------------
 
@@ -304,15 +329,16 @@ class CallLoop:
                 return
             self._working.set()
             try:
-                self._do(job)
+                self._run_job(job)
             except Exception:
                 _LOGGER.exception("call %s: turn failed", self.conv.id)
-                self._emit("error", message="turn failed; apologised to the caller")
-                self.say(self.sp.apology)
+                why = "turn failed; apologised to the caller"
+                self._emit(TurnFailed(t_ms=self.t_ms, message=why))
+                self.say(self.speech_cfg.apology)
             finally:
                 self._working.clear()
 
-    def _do(self, job: _Job) -> None:
+    def _run_job(self, job: _Job) -> None:
         if job.kind == "cut_off":
             self.conv.mark_cut_off(job.turn, job.text)
         elif job.kind == "speculate" and job.event is not None:
@@ -320,40 +346,50 @@ class CallLoop:
                 self._spec = (job.key, self.asr.transcribe(job.event))
         elif job.kind == "typed":
             text = f"(typed on the phone keypad: {job.text})"
-            self._turn(Transcript(text, 1.0, 1000, 0.0, "dtmf"), False, job.gen)
+            self._turn(Transcript(text, 1.0, 1000, 0.0, "dtmf"), False, job.epoch)
         elif job.kind == "utterance" and job.event is not None:
             spec, self._spec = self._spec, None
             speculative = spec is not None and spec[0] == job.key
-            tr = spec[1] if spec is not None and speculative else self.asr.transcribe(job.event)
-            self._turn(tr, speculative, job.gen)
+            transcript = (
+                spec[1] if spec is not None and speculative else self.asr.transcribe(job.event)
+            )
+            self._turn(transcript, speculative, job.epoch)
 
-    def _turn(self, tr: Transcript, speculative: bool, gen: int) -> None:
+    def _turn(self, transcript: Transcript, speculative: bool, epoch: int) -> None:
         if self._carry is not None:
-            tr, self._carry = self._carry.joined(tr), None
+            transcript, self._carry = self._carry.joined(transcript), None
         with self._lock:
-            if gen != self._gen:
+            if epoch != self._epoch:
                 # the caller went on talking before we answered: hear it as one utterance
-                self._carry = tr
-                self._emit("held", text=tr.text, reason="the caller kept talking")
+                self._carry = transcript
+                self._emit(
+                    Held(t_ms=self.t_ms, text=transcript.text, reason="the caller kept talking")
+                )
                 return
             self.conv.cancel.clear()
-        why = tr.usable(min_speech_ms=self.sp.min_speech_ms, min_confidence=self.sp.min_confidence)
+        why = transcript.usable(
+            min_speech_ms=self.speech_cfg.min_speech_ms,
+            min_confidence=self.speech_cfg.min_confidence,
+        )
         if why is not None:
-            self._emit("ignored", text=tr.text, reason=why, confidence=round(tr.confidence, 3))
+            conf = round(transcript.confidence, 3)
+            self._emit(Ignored(t_ms=self.t_ms, text=transcript.text, reason=why, confidence=conf))
             if why.startswith("low confidence"):
-                self.say(self.sp.not_understood)
+                self.say(self.speech_cfg.not_understood)
             return
         self._emit(
-            "utterance",
-            text=tr.text,
-            confidence=round(tr.confidence, 3),
-            asr_ms=round(tr.asr_ms, 1),
-            speculative=speculative,
+            Heard(
+                t_ms=self.t_ms,
+                text=transcript.text,
+                confidence=round(transcript.confidence, 3),
+                asr_ms=round(transcript.asr_ms, 1),
+                speculative=speculative,
+            )
         )
         if self.intercept is not None:
-            instead = self.intercept(tr.text)
+            instead = self.intercept(transcript.text)
             if instead is not None:  # in the transcript and the call log like any turn
-                self.conv.record_turn(tr.text, instead, "the channel answered: a person")
+                self.conv.record_turn(transcript.text, instead, "the channel answered: a person")
                 self._say(instead, "phrase", self.conv.turn)
                 return
         turn = self.conv.turn + 1
@@ -362,16 +398,16 @@ class CallLoop:
         self._fillers = 0
 
         def on_announce(text: str) -> None:
-            self._say(text, "announcement", turn, gen=gen)
+            self._say(text, "announcement", turn, epoch=epoch)
 
         sentences = 0
 
         def speak_sentence(sentence: str) -> None:
             nonlocal sentences
             if sentences == 0:
-                self._emit("first_sentence", turn=turn, text=sentence)
+                self._emit(FirstSentence(t_ms=self.t_ms, turn=turn, text=sentence))
             sentences += 1
-            self._say(sentence, "reply", turn, gen=gen)
+            self._say(sentence, "reply", turn, epoch=epoch)
 
         def on_text(piece: str) -> None:
             for sentence in splitter.feed(piece):
@@ -380,36 +416,38 @@ class CallLoop:
         def on_reply_end(text: str, cancelled: bool) -> None:
             for sentence in splitter.flush():  # the unfinished tail, before slots are extracted
                 speak_sentence(sentence)
-            self._emit("reply_end", turn=turn, cancelled=cancelled, chars=len(text))
+            self._emit(ReplyEnd(t_ms=self.t_ms, turn=turn, cancelled=cancelled, chars=len(text)))
 
         result = self.conv.handle(
-            tr.text, on_announce=on_announce, on_text=on_text, on_reply_end=on_reply_end
+            transcript.text, on_announce=on_announce, on_text=on_text, on_reply_end=on_reply_end
         )
         for sentence in splitter.flush():  # a confirmation question comes without reply_end
             speak_sentence(sentence)
         self._waiting_since = None
-        if gen != self._gen and turn not in self._heard_turns:
+        if epoch != self._epoch and turn not in self._heard_turns:
             self.conv.mark_cut_off(turn, "")  # interrupted before a word was played
         self._emit(
-            "turn_done",
-            turn=result.turn,
-            assistant=result.assistant,
-            timings={k: round(v, 1) for k, v in result.timings.items()},
+            TurnDone(
+                t_ms=self.t_ms,
+                turn=result.turn,
+                assistant=result.assistant,
+                timings={k: round(v, 1) for k, v in result.timings.items()},
+            )
         )
 
     # -- mouth ------------------------------------------------------------------------------
 
-    def _say(self, text: str, kind: str, turn: int, *, gen: int | None = None) -> None:
+    def _say(self, text: str, kind: str, turn: int, *, epoch: int | None = None) -> None:
         with self._lock:
-            if gen is not None and gen != self._gen:
+            if epoch is not None and epoch != self._epoch:
                 return
-            self._speaking_jobs += 1
-            g = self._gen
-        self._says.put(_Say(text, kind, turn, self.conv.assistant, g))
+            self._mouth_pending += 1
+            epoch_now = self._epoch
+        self._to_mouth.put(_SpeechJob(text, kind, turn, self.conv.assistant, epoch_now))
 
     def _speak_loop(self) -> None:
         while True:
-            item = self._says.get()
+            item = self._to_mouth.get()
             if item is None:
                 return
             try:
@@ -423,9 +461,9 @@ class CallLoop:
                 )
             finally:
                 with self._lock:
-                    self._speaking_jobs = max(0, self._speaking_jobs - 1)
+                    self._mouth_pending = max(0, self._mouth_pending - 1)
 
-    def _synthesize(self, item: _Say) -> None:
+    def _synthesize(self, item: _SpeechJob) -> None:
         voice = item.assistant.voice
         if self.speech.has_phrase(voice, item.text) or item.kind != "reply":
             parts = [self.speech.phrase(voice, item.text)]
@@ -434,7 +472,7 @@ class CallLoop:
             parts = list(tts.synthesize(item.text, length_scale=voice.length_scale, rate=self.rate))
         audio = np.concatenate(parts) if parts else np.zeros(0, np.float32)
         with self._lock:
-            if item.gen != self._gen or len(audio) == 0:
+            if item.epoch != self._epoch or len(audio) == 0:
                 return
             self.playout.add(Segment(item.kind, item.text, audio, item.turn, item.assistant.name))
 
@@ -442,33 +480,30 @@ class CallLoop:
 
     def _on_segment(self, seg: Segment) -> None:
         if self._waiting_since is not None and (
-            seg.kind == "announcement" or (seg.kind == "phrase" and seg.text == self.sp.one_moment)
+            seg.kind == "announcement"
+            or (seg.kind == "phrase" and seg.text == self.speech_cfg.one_moment)
         ):
             # still no answer: the silence after this audio counts towards the next "one moment"
             self._waiting_since = self.t_ms + len(seg.audio) * 1000 // self.rate
         else:
             self._waiting_since = None  # the caller hears the answer
         self._emit(
-            "audio_start", kind=seg.kind, assistant=seg.assistant, turn=seg.turn, text=seg.text
+            AudioStart(
+                t_ms=self.t_ms, kind=seg.kind, assistant=seg.assistant, turn=seg.turn, text=seg.text
+            )
         )
 
     def _on_event(self, e: Event) -> None:
-        """Pass the conversation's events on, as the call's dicts ("from"/"to" on a handoff)."""
-        if e.type not in FORWARDED:
-            return
-        fields = {k: v for k, v in e.to_dict().items() if k not in ("type", "conversation_id", "t")}
-        if "from_assistant" in fields:
-            fields["from"] = fields.pop("from_assistant")
-            fields["to"] = fields.pop("to_assistant")
-        self._emit(e.type, **fields)
+        """Pass the conversation's routing, handoff, slots, reply and cut-off events on."""
+        if e.type in FORWARDED:
+            self._emit(ConversationStep(t_ms=self.t_ms, event=e))
 
-    def _emit(self, etype: str, /, **fields: Any) -> None:
+    def _emit(self, ev: CallEvent) -> None:
         if self.sink is None:
             return
         with self._emit_lock:  # one event at a time, in call-time order
-            record: dict[str, Any] = {"type": etype, "t_ms": self.t_ms, **fields}
-            record["wall"] = round(time.time(), 3)
+            ev = replace(ev, t_ms=self.t_ms, wall=round(time.time(), 3))
             try:
-                self.sink(record)
+                self.sink(ev)
             except Exception:
-                _LOGGER.exception("call event sink failed on %s", etype)
+                _LOGGER.exception("call event sink failed on %s", ev.wire_type())

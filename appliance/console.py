@@ -13,7 +13,7 @@ from typing import Any, Literal, Protocol
 
 import numpy as np
 
-from appliance.audio.pcm import Samples, frame_len, resample, to_bytes, to_float
+from appliance.audio.pcm import Samples, StreamResampler, frame_len, to_bytes, to_float
 from appliance.errors import AudioError
 
 _LOGGER = logging.getLogger(__name__)
@@ -119,22 +119,6 @@ def open_pyaudio() -> Any:
         raise AudioError(f"cannot start PortAudio: {err}") from err
 
 
-class _Resampler:
-    """Per-frame resampling with a frame of context each side: no click at frame edges."""
-
-    def __init__(self, src: int, dst: int, n: int) -> None:
-        self.src, self.dst, self.n, self.out_n = src, dst, n, n * dst // src
-        self.smooth = src != dst and (n * dst) % src == 0  # whole output samples per frame
-        self.window = [np.zeros(n, np.float32), np.zeros(n, np.float32)]
-
-    def __call__(self, x: Samples) -> Samples:
-        if not self.smooth or len(x) != self.n:
-            return resample(x, self.src, self.dst)
-        self.window = [*self.window[-2:], x]
-        y = resample(np.concatenate(self.window), self.src, self.dst)
-        return y[self.out_n : 2 * self.out_n]
-
-
 @contextlib.contextmanager
 def _stream(pa: Any, dev: Device, kind: Kind, rate: int) -> Iterator[Any]:
     """An opened (not started) mono 16-bit stream, stopped and closed on exit."""
@@ -167,8 +151,8 @@ def run_console(
         streams.callback(halt.set)  # runs first on the way out: the pump stops reading
 
         def pump() -> None:
-            to_line = _Resampler(in_rate, loop.rate, frame_len(in_rate))
-            to_card = _Resampler(loop.rate, out_rate, loop.frame)
+            to_line = StreamResampler(in_rate, loop.rate)
+            to_card = StreamResampler(loop.rate, out_rate)
             carry = np.zeros(0, np.float32)
             try:
                 while not (halt.is_set() or loop.ended.is_set()):

@@ -6,7 +6,6 @@ The voice and SIP channels drive the same object; only the ends differ.
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 import uuid
@@ -17,10 +16,12 @@ from typing import TYPE_CHECKING
 
 from appliance.assistants import prompts
 from appliance.assistants.carryover import carryover_messages
-from appliance.assistants.leak import QuoteGuard
+from appliance.assistants.checked_reply import speak_checked
+from appliance.assistants.facts import ANSWER_SCORE
+from appliance.assistants.grounding import Support, asks, says_deferral
 from appliance.assistants.policy import GUARD_REASONS, HandoffPolicy, agrees, guard_verdict
 from appliance.assistants.router import Decision
-from appliance.brain.llm import Message
+from appliance.brain.parts import Message
 from appliance.config import Assistant, HandoffRule
 from appliance.events import (
     AssistantReply,
@@ -28,11 +29,13 @@ from appliance.events import (
     ConversationEnded,
     ConversationStarted,
     Event,
+    FactsRetrieved,
     HandoffCompleted,
     HandoffStarted,
     MessageTaken,
     ReplyCutOff,
     RoutingDecided,
+    SentenceBlocked,
     SlotsUpdated,
 )
 from appliance.tools import messages
@@ -81,6 +84,9 @@ class TurnResult:
     first_token_ms: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
     fixed: str | None = None  # a fixed phrase answered: emergency | injection | leak
+    facts: list[str] = field(default_factory=list)  # topics of the office facts given
+    blocked: str | None = None  # the sentence the grounding check kept from the caller
+    answered: bool = False  # ...and the office fact that answers the caller was said instead
 
     @property
     def spoken(self) -> str:
@@ -115,8 +121,15 @@ class Conversation:
         self._pending: HandoffRule | None = None
         self.cancel = threading.Event()
         self.ended = False
-        self._facts_pending = False
+        self._slots_pending = False
         self._leaked = False  # the last reply quoted the system prompt (replaced)
+        # the office facts given to replies so far ("topic: answer"), each once
+        self._given: dict[str, None] = {}
+        self._turn_facts: list[str] = []  # the topics given to this turn's reply
+        self._blocked: str | None = None  # this turn's sentence kept from the caller
+        self._answer = ""  # this turn's office fact that clearly answers the caller
+        self._answered = False  # that fact was said instead of the reply's own words
+        self._question = ""  # the last question the box could not answer (deferred)
         self.now: Callable[[], datetime] = lambda: office_now(self.cfg.team.timezone)
         self.message: MessageTaken | None = None  # the request for the team (take_message)
 
@@ -180,20 +193,21 @@ class Conversation:
         `on_announce` gets a handoff's announcement as soon as the decision is made (before the
         target profile is activated), `on_text` each piece of the reply as it is generated,
         `on_reply_end` the reply and whether it was cancelled, as soon as generation stops.
-        On a stay, slots are extracted after the reply, so they never delay its first words;
-        their note reaches the model before the caller's next turn.
+        Slots are extracted after the reply (on a handoff too), so they never delay its first
+        words; their note reaches the model before the caller's next turn.
         """
         t0 = time.perf_counter()
         self.turn += 1
         turn = self.turn
         text = text.strip()
+        self._turn_facts, self._blocked, self._answer, self._answered = [], None, "", False
         self.emit(CallerUtterance(self.id, turn=turn, assistant=self.current, text=text))
         earlier = [ln.text for ln in self.lines if ln.role == "caller"]
         decision, rule, refused = self._route(text, earlier)
         t_route = time.perf_counter()
-        if self._facts_pending:
-            self._messages.append(Message("system", prompts.facts_note(self.slots)))
-            self._facts_pending = False
+        if self._slots_pending:
+            self._messages.append(Message("system", prompts.slots_note(self.slots)))
+            self._slots_pending = False
         self.lines.append(Line("caller", self.current, text))
         if decision.verdict is not None:
             return self._fixed_turn(turn, text, decision, t0, on_text, on_reply_end)
@@ -204,7 +218,7 @@ class Conversation:
             if on_text:
                 on_text(reply)
             self._messages += [Message("user", text), Message("assistant", reply)]
-            self._facts_pending = bool(self._update_slots(text, turn, self.current))
+            self._slots_pending = bool(self._update_slots(text, turn, self.current))
             return self._finish(turn, text, reply, None, decision, refused, None, t0, {})
         self._pending = None
         announcement: str | None = None
@@ -213,23 +227,23 @@ class Conversation:
         if rule is not None:
             if on_announce:
                 on_announce(rule.announcement)
-            # on a handoff the target's slot schema applies: it is the one that needs the facts
-            t_s = time.perf_counter()
-            self._update_slots(text, turn, rule.target)
-            timings["slots_ms"] = (time.perf_counter() - t_s) * 1000
             announcement, handoff = self._handoff(rule, decision, text, turn)
         else:
             self._messages.append(Message("user", text))
         t_switch = time.perf_counter()
-        reply, first_ms = self._reply(on_text)
+        self._office_facts(text, turn)
+        timings["facts_ms"] = (time.perf_counter() - t_switch) * 1000
+        reply, first_ms = self._reply(on_text, turn)
         if on_reply_end:
             on_reply_end(reply, self.cancel.is_set())
-        timings["switch_ms"] = (t_switch - t_route) * 1000 - timings.get("slots_ms", 0.0)
+        timings["switch_ms"] = (t_switch - t_route) * 1000
         timings["first_token_ms"] = first_ms
-        if rule is None:
-            t_s = time.perf_counter()
-            self._facts_pending = bool(self._update_slots(text, turn, self.current))
-            timings["slots_ms"] = (time.perf_counter() - t_s) * 1000
+        # after the reply, so slots never delay its first words (on a handoff the target's
+        # schema applies: the caller's words travel to it anyway); their note reaches the model
+        # before the caller's next turn
+        t_s = time.perf_counter()
+        self._slots_pending = bool(self._update_slots(text, turn, self.current))
+        timings["slots_ms"] = (time.perf_counter() - t_s) * 1000
         return self._finish(
             turn, text, reply, announcement, decision, refused, handoff, t0, timings,
             fixed="leak" if self._leaked else None,
@@ -328,8 +342,21 @@ class Conversation:
             self._pending = None
             d = Decision(None, "confirm", "caller declined the transfer", {})
             return self._checked(d, None, text)
-        d = self.engine.router.decide(self.current, text, earlier)
+        d = self._own_fact_keeps(self.engine.router.decide(self.current, text, earlier), text)
         return self._checked(d, d.rule, text)
+
+    def _own_fact_keeps(self, d: Decision, text: str) -> Decision:
+        """A handoff the LLM chose (no rule matched clearly) is not made when one of the current
+        assistant's own office facts clearly answers the caller: those facts are its alone, and
+        a price question to the quotes assistant is no complaint for escalation."""
+        if d.target is None or d.path != "llm" or d.verdict is not None:
+            return d
+        index = self.engine.facts.get(self.current)
+        found = index.retrieve(text, k=1) if index is not None else []
+        if not found or found[0].scope != self.current or found[0].score < ANSWER_SCORE:
+            return d
+        why = f"its own office fact {found[0].fact.topic!r} answers it (not {d.target})"
+        return Decision(None, "facts", why, d.scores, d.latency_ms)
 
     def _checked(
         self, d: Decision, rule: HandoffRule | None, text: str
@@ -368,8 +395,10 @@ class Conversation:
         return changed
 
     def _take_message(self, assistant: str, said: str = "") -> None:
-        """Record or update the caller's request for the team (appliance/tools/messages.py)."""
-        msg = messages.take(self, self.cfg.assistant(assistant), said)
+        """Record or update the caller's request for the team (appliance/tools/messages.py),
+        with the last question the box could not answer."""
+        a = self.cfg.assistant(assistant)
+        msg = messages.take(self, a, said, question=self._question)
         if msg is not None:
             self.message = msg
             self.emit(msg)
@@ -431,46 +460,98 @@ class Conversation:
         }
         return rule.announcement, info
 
-    def _reply(self, on_text: Callable[[str], None] | None = None) -> tuple[str, float]:
-        t0 = time.perf_counter()
-        first = 0.0
-        pieces: list[str] = []
-        self._trim_to_budget()
-        # the reply is checked before it is spoken: it must never quote the system prompt
-        guard = QuoteGuard(prompts.system_prompt(self.assistant))
-        stream = self.engine.stream_reply(
-            self.session, self.assistant, self._messages, self.cancel
+    def _office_facts(self, text: str, turn: int) -> None:
+        """Give the reply the office facts this turn needs, just before the caller's message
+        (the last message the model reads is the caller's)."""
+        index = self.engine.facts.get(self.current)
+        if index is None or not len(index):
+            return
+        found = index.retrieve(text)
+        pairs = [(f.fact.topic, f.fact.answer) for f in found]
+        note = prompts.office_facts_note(pairs, self.assistant.language)
+        assert self._messages and self._messages[-1].role == "user"
+        self._messages.insert(len(self._messages) - 1, Message("system", note))
+        self._given.update(dict.fromkeys(f"{topic}: {answer}" for topic, answer in pairs))
+        self._turn_facts = [f.fact.topic for f in found]
+        if found and found[0].score >= ANSWER_SCORE:
+            self._answer = found[0].fact.answer
+        self.emit(
+            FactsRetrieved(
+                self.id,
+                turn=turn,
+                assistant=self.current,
+                topics=self._turn_facts,
+                scores=[f.score for f in found],
+            )
         )
-        for piece in stream:
-            if not pieces:
-                first = (time.perf_counter() - t0) * 1000
-            pieces.append(piece)
-            safe = guard.feed(piece)
-            if guard.leaked:
-                getattr(stream, "close", lambda: None)()  # stop generating
-                break
-            if safe and on_text:
-                on_text(safe)
-        rest = guard.flush()
-        if rest and on_text:
-            on_text(rest)
-        self._leaked = guard.leaked
-        reply = tidy_reply("".join(pieces))
-        if guard.leaked:
-            refusal = self.cfg.speech.refusal_for(self.assistant.language)
+
+    def support(self) -> Support:
+        """What this conversation's replies may state (appliance/assistants/grounding.py): the
+        office facts given so far, the assistant's own prompt and greeting, the team's people
+        and the assistants' titles, the date note, the caller's words and slots."""
+        a = self.assistant
+        team = self.cfg.team
+        texts = [
+            *self._given,
+            a.system_prompt,
+            a.greeting,
+            self._clock_message().content,
+            *(f"{h.name} {h.description}" for h in team.human_extensions),
+            team.emergency_number_for(a.language),
+            *(f"{x.name} {x.title}" for x in self.cfg.assistants),
+            *(r.announcement for r in a.handoffs),
+        ]
+        caller = [*(ln.text for ln in self.lines if ln.role == "caller"), *self.slots.values()]
+        done = ["sent", "gesendet"] if self.message is not None else []  # a message was recorded
+        return Support.of(texts, caller, done)
+
+    def _reply(
+        self, on_text: Callable[[str], None] | None = None, turn: int = 0
+    ) -> tuple[str, float]:
+        self._trim_to_budget()
+        a = self.assistant
+        stream = self.engine.stream_reply(self.session, a, self._messages, self.cancel)
+        checked = speak_checked(
+            stream,
+            secret=prompts.system_prompt(a),
+            support=self.support(),
+            language=a.language,
+            refusal=self.cfg.speech.refusal_for(a.language),
+            deferral=self.cfg.speech.deferral_for(a.language),
+            answer=self._answer,
+            after_answer=self.cfg.speech.after_fact_for(a.language),
+            on_text=on_text,
+        )
+        self._leaked, self._answered = checked.leaked, checked.answered
+        if checked.leaked:
             _LOGGER.warning(
                 "conversation %s: the reply quoted the system prompt; replaced by the refusal",
                 self.id,
             )
-            if on_text:
-                on_text(" " + refusal)
-            reply = tidy_reply(f"{guard.released} {refusal}")
+        elif checked.blocked is not None:
+            blocked = checked.blocked
+            _LOGGER.info(
+                "conversation %s: a sentence stated what no office fact supports (%s); deferred",
+                self.id,
+                ", ".join(c.kind for c in blocked.claims),
+            )
+            self._blocked = blocked.sentence
+            self.emit(
+                SentenceBlocked(
+                    self.id,
+                    turn=turn,
+                    assistant=self.current,
+                    sentence=blocked.sentence,
+                    claims=[f"{c.kind} {c.text}" for c in blocked.claims],
+                )
+            )
+        reply = checked.text
         if not reply and not self.cancel.is_set():
             reply = FALLBACK_REPLY
             if on_text:
                 on_text(reply)
         self._messages.append(Message("assistant", reply))
-        return reply, first
+        return reply, checked.first_ms
 
     def _trim_to_budget(self) -> None:
         budget = self.engine.brain.n_ctx - self.cfg.models.max_reply_tokens - 400
@@ -507,6 +588,9 @@ class Conversation:
                 total_ms=round(total, 1),
             )
         )
+        # a question the facts could not answer goes to the team with the caller's details
+        if (self._blocked is not None or says_deferral(reply)) and asks(text):
+            self._question = text  # kept until a message carries it
         self._take_message(self.current, reply)
         return TurnResult(
             turn=turn,
@@ -522,15 +606,8 @@ class Conversation:
             first_token_ms=timings.get("first_token_ms", 0.0),
             timings=timings,
             fixed=fixed,
+            facts=list(self._turn_facts),
+            blocked=self._blocked,
+            answered=self._answered,
         )
 
-
-def tidy_reply(text: str) -> str:
-    """Trim a generated reply to whole sentences and drop chat-markup leftovers."""
-    text = re.sub(r"<\|[^|]*\|>", "", text).strip()
-    text = re.sub(r"\s+", " ", text)
-    if not re.search(r"\w", text):
-        return ""
-    if text and text[-1] not in ".!?\"'" and re.search(r"[.!?]", text):
-        text = text[: max(text.rfind("."), text.rfind("!"), text.rfind("?")) + 1]
-    return text

@@ -8,18 +8,20 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from appliance.assistants import prompts
 from appliance.assistants.carryover import transcript_text
+from appliance.assistants.facts import FactIndex
 from appliance.assistants.router import Router
 from appliance.assistants.slots import SlotExtractor
-from appliance.brain.brain import Brain
-from appliance.brain.embeddings import Embedder
-from appliance.brain.llm import Message, SharedModel
-from appliance.brain.session import AdapterSet, LlamaSession
+from appliance.brain.parts import AdapterSet, Message, ReplyBrain, TextEmbedder
 from appliance.config import Assistant, Config
 from appliance.conversation import Conversation, Line, Listener
 from appliance.models import model_path
+
+if TYPE_CHECKING:
+    from appliance.brain.session import LlamaSession
 
 _LOGGER = logging.getLogger(__name__)
 SUMMARY_KEY = "summary"
@@ -51,6 +53,12 @@ class Engine:
         models_dir: Path | None = None,
         listeners: list[Listener] | None = None,
     ) -> None:
+        # the real parts load onnxruntime and llama.cpp: imported here, so that an engine built
+        # from other parts (from_parts) never loads them
+        from appliance.brain.brain import Brain
+        from appliance.brain.embeddings import Embedder
+        from appliance.brain.llm import SharedModel
+
         t0 = time.perf_counter()
         llm_name = llm or cfg.models.llm
         embedder = Embedder(model_path(cfg.models.embeddings, models_dir=models_dir))
@@ -66,12 +74,30 @@ class Engine:
             self.brain.prefixes.total_bytes / 1e6,
         )
 
+    @classmethod
+    def from_parts(
+        cls,
+        cfg: Config,
+        *,
+        llm_name: str,
+        embedder: TextEmbedder,
+        brain: ReplyBrain,
+        listeners: list[Listener] | None = None,
+    ) -> Engine:
+        """An engine on parts already made (loaded models, or stand-ins that load nothing): the
+        router and slot extractor are built for `cfg` and the profile prefixes warmed."""
+        t0 = time.perf_counter()
+        new = cls.__new__(cls)
+        new._build(cfg, llm_name, embedder, brain, listeners)
+        new.startup_ms = (time.perf_counter() - t0) * 1000
+        return new
+
     def _build(
         self,
         cfg: Config,
         llm_name: str,
-        embedder: Embedder,
-        brain: Brain,
+        embedder: TextEmbedder,
+        brain: ReplyBrain,
         listeners: list[Listener] | None,
     ) -> None:
         self.cfg = cfg
@@ -82,6 +108,8 @@ class Engine:
         self.brain = brain
         self.router = Router(cfg, embedder, brain)
         self.slots = SlotExtractor(brain, cfg.team.slots, cfg.assistants)
+        # the office facts each assistant may use, embedded once
+        self.facts = {a.name: FactIndex(cfg, a, embedder) for a in cfg.assistants}
         self._warm()
 
     def reconfigured(self, cfg: Config) -> Engine:
@@ -89,8 +117,13 @@ class Engine:
         loaded again; only new or changed profile prefixes are computed). This engine keeps
         working for the conversations it opened. Model settings (`models.*`) stay this engine's."""
         t0 = time.perf_counter()
-        new = object.__new__(Engine)
-        new._build(cfg, self.llm_name, self.embedder, self.brain, self.listeners)
+        new = Engine.from_parts(
+            cfg,
+            llm_name=self.llm_name,
+            embedder=self.embedder,
+            brain=self.brain,
+            listeners=self.listeners,
+        )
         new.startup_ms = self.startup_ms
         _LOGGER.info(
             "engine reconfigured in %.0f ms (%d cached prefixes, %.1f MB)",

@@ -1,11 +1,18 @@
-"""One small dataclass per event. Events go to the store, the log and the control socket."""
+"""One small dataclass per event. Events go to the store, the log and the control socket.
+
+Two families: the conversation's events (`Event`: below; the store records them) and the
+running box's stream (`BoxEvent`: the call loop's in appliance/call_events.py, SIP's in
+appliance/sip/events.py, the daemon's in appliance/daemon/events.py; appliance/event_stream.py
+lists them all). A `BoxEvent` becomes a dict only where it leaves the process (`to_wire`: the
+`--json` printers, the journal, the control socket).
+"""
 
 from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass, field
-from typing import Any, ClassVar
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any, ClassVar, Self
 
 
 @dataclass
@@ -108,6 +115,29 @@ class ReplyCutOff(Event):
 
 
 @dataclass
+class FactsRetrieved(Event):
+    """The office facts given to the reply of one turn (their topics, best first)."""
+
+    type: ClassVar[str] = "facts"
+    turn: int
+    assistant: str
+    topics: list[str]
+    scores: list[float]
+
+
+@dataclass
+class SentenceBlocked(Event):
+    """A sentence of the reply stated what no office fact supports: not spoken, the caller
+    heard the deferral instead (`claims`: what was unsupported, e.g. "number 10")."""
+
+    type: ClassVar[str] = "blocked"
+    turn: int
+    assistant: str
+    sentence: str
+    claims: list[str]
+
+
+@dataclass
 class MessageTaken(Event):
     """A request for the team (take_message), recorded or updated as the caller adds details."""
 
@@ -126,6 +156,41 @@ class ConversationEnded(Event):
     turns: int
 
 
+def wire_name(name: str) -> Any:
+    """Field metadata: the key a field has on the wire (`from` is a Python keyword)."""
+    return {"wire": name}
+
+
+@dataclass(frozen=True, kw_only=True)
+class BoxEvent:
+    """Base of the box's event stream. Its wire form is one flat JSON object: "type", the
+    fields (a field that defaults to None is left out while it is None), "call" when the event
+    belongs to a call and "wall" (epoch seconds) once it is reported."""
+
+    type: ClassVar[str] = "box_event"
+    call: str | None = None
+    wall: float | None = None
+
+    def wire_type(self) -> str:
+        return self.type
+
+    def to_wire(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": self.wire_type()}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value is None and f.default is None:
+                continue
+            out[f.metadata.get("wire", f.name)] = value
+        return out
+
+    def for_call(self, key: str) -> Self:
+        return replace(self, call=key)
+
+    def stamped(self) -> Self:
+        """This event with its wall-clock time (the time it is reported, unless it has one)."""
+        return self if self.wall is not None else replace(self, wall=round(time.time(), 3))
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.type: cls
     for cls in (
@@ -137,6 +202,8 @@ EVENT_TYPES: dict[str, type[Event]] = {
         SlotsUpdated,
         AssistantReply,
         ReplyCutOff,
+        FactsRetrieved,
+        SentenceBlocked,
         MessageTaken,
         ConversationEnded,
     )

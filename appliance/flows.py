@@ -12,10 +12,11 @@ from typing import Any
 import yaml
 from pydantic import Field, ValidationError
 
+from appliance.assistants.grounding import says_deferral
+from appliance.config.strict import StrictModel
 from appliance.conversation import TurnResult
 from appliance.engine import Engine
 from appliance.errors import FlowError
-from appliance.strict_model import StrictModel
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -29,6 +30,13 @@ class Expect(StrictModel):
     """Slots that must be collected (subset, case-insensitive)."""
     reply_contains: list[str] = Field(default_factory=list)
     """Phrases the spoken answer (announcement + reply) must contain, case-insensitive."""
+    reply_not_contains: list[str] = Field(default_factory=list)
+    """Phrases the spoken answer must not contain (an invented price, a wrong day)."""
+    grounded: bool | None = None
+    """true: the reply answered from the office facts (no sentence was kept from the caller,
+    no deferral); false: the box said it does not have that information (a deferral)."""
+    facts: list[str] = Field(default_factory=list)
+    """Topics of office facts that must have been given to the reply (case-insensitive)."""
 
 
 class FlowTurn(StrictModel):
@@ -85,7 +93,27 @@ def mismatch(expect: Expect, result: TurnResult) -> str | None:
     for phrase in expect.reply_contains:
         if phrase.lower() not in spoken:
             return f"expected the reply to contain {phrase!r}, got {result.spoken!r}"
+    for phrase in expect.reply_not_contains:
+        if phrase.lower() in spoken:
+            return f"expected the reply not to contain {phrase!r}, got {result.spoken!r}"
+    for topic in expect.facts:
+        if topic.lower() not in {t.lower() for t in result.facts}:
+            return f"expected the fact {topic!r} to be given, got {result.facts}"
+    if expect.grounded is not None:
+        deferred = deferred_reply(result)
+        if expect.grounded and deferred:
+            why = f"kept from the caller: {result.blocked!r}" if result.blocked else "it deferred"
+            return f"expected an answer from the office facts, {why} ({result.spoken!r})"
+        if not expect.grounded and not deferred:
+            return f"expected a deferral (no office fact answers it), got {result.spoken!r}"
     return None
+
+
+def deferred_reply(result: TurnResult) -> bool:
+    """The box said it does not have the information: a sentence was kept from the caller
+    (the deferral was said), or the reply itself says so."""
+    kept = result.blocked is not None and not result.answered
+    return kept or says_deferral(result.reply)
 
 
 def turn_record(
@@ -107,6 +135,8 @@ def turn_record(
         "pass": problem is None,
         "mismatch": problem,
         "fixed": r.fixed,  # a fixed phrase answered: emergency | injection | leak
+        "facts": r.facts,  # topics of the office facts given to the reply
+        "blocked": r.blocked,  # the sentence the grounding check kept from the caller
         "decision": {
             "path": r.decision.path,
             "refused": r.refused is not None or r.decision.verdict == "injection",

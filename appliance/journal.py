@@ -17,6 +17,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from appliance.event_stream import describe
+
 # fields whose values are the caller's words or the box's replies
 WORDS = frozenset(
     {
@@ -33,7 +35,6 @@ WORDS = frozenset(
     }
 )
 _DISPLAY_NAME = re.compile(r'^\s*(?:"(?:[^"\\]|\\.)*"|[^<"]*?)\s*(<[^>]*>)')
-QUIET = ("partial", "audio_start", "speech_start", "speech_end", "first_sentence")
 
 
 def hidden(value: Any) -> str:
@@ -73,11 +74,10 @@ def printer(as_json: bool, transcripts: Callable[[], bool]) -> Callable[[dict[st
         if as_json:
             line = json.dumps(shown, ensure_ascii=False, default=str)
         else:
-            kind = shown["type"]
-            if kind in QUIET:
+            text = describe(shown)
+            if text is None:
                 return
-            rest = {k: v for k, v in shown.items() if k not in ("type", "wall", "t_ms")}
-            line = f"{time.strftime('%H:%M:%S')} {kind} {rest}"
+            line = f"{time.strftime('%H:%M:%S')} {text}"
         with lock:
             print(line, flush=True)
 

@@ -10,12 +10,14 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from appliance.audio.pcm import Samples, resample, split_frames
 from appliance.audio.wav import WavAudio
 from appliance.call import CallLoop, Sink
+from appliance.call_events import CallEvent
 from appliance.engine import Engine
 from appliance.speech.voices import SpeechModels
 
@@ -26,8 +28,9 @@ _LOGGER = logging.getLogger(__name__)
 class SimulationResult:
     box_audio: Samples
     rate: int
-    events: list[dict[str, object]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)  # as `--json` prints them
     end_reason: str = ""
+    stream: list[CallEvent] = field(default_factory=list)  # the same events, typed
 
 
 def simulate(
@@ -44,10 +47,10 @@ def simulate(
 ) -> SimulationResult:
     """Run one call; the caller hangs up `tail_ms` after its audio ended and the box is quiet,
     or at `hangup_at_ms` whatever is going on."""
-    events: list[dict[str, object]] = []
+    stream: list[CallEvent] = []
 
-    def collect(ev: dict[str, object]) -> None:
-        events.append(ev)
+    def collect(ev: CallEvent) -> None:
+        stream.append(ev)
         if sink is not None:
             sink(ev)
 
@@ -77,4 +80,5 @@ def simulate(
             elif i >= limit:
                 loop.hangup("simulation time limit")
     loop.ended.wait(timeout=30)
-    return SimulationResult(np.concatenate(out), rate, events, loop.end_reason)
+    events = [ev.to_wire() for ev in stream]
+    return SimulationResult(np.concatenate(out), rate, events, loop.end_reason, stream)

@@ -156,7 +156,7 @@ class VoiceboxApp(App[None]):
             self.notify(f"Reloaded {self.doc.path} from disk", timeout=4)
 
     def _reload(self) -> None:
-        from appliance.control import ControlError, request
+        from appliance.daemon.control_client import ControlError, request
 
         try:
             reply = request(self.control_path, {"cmd": "reload"}, timeout=60.0)

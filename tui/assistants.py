@@ -1,8 +1,10 @@
 """The Assistants tab: the team on the left, the selected assistant's "Prompt & Tools" on the
-right (profile fields, then the integrated tools: handoff rules, transfer to a person, others).
+right (profile fields, then the integrated tools: handoff rules, transfer to a person, others,
+then the office facts: the assistant's own and the team's, which every assistant knows).
 
 Keys on the team list: a add, r rename (references follow), d delete (refused while referenced).
 Keys on the rule list: enter edit, n new rule, x delete rule.
+Keys on a facts list: enter edit, n new fact, x delete fact.
 """
 
 from __future__ import annotations
@@ -21,11 +23,13 @@ from appliance.tools import TOOLS
 from tui.dialogs import AskScreen, ConfirmScreen
 from tui.document import (
     Finding,
+    Path_,
     assistant_index,
     new_assistant,
     references,
     rename_assistant,
 )
+from tui.fact_editor import FactEditor, fact_summary
 from tui.fields import (
     BoundField,
     FieldEdited,
@@ -38,8 +42,9 @@ from tui.pane import ConfigChanged, Pane
 from tui.rule_editor import RuleEditor, rule_summary
 
 _LOGGER = logging.getLogger(__name__)
-# the tools with code on this box (appliance/tools: TOOLS); planned ones cannot be chosen
-OTHER_TOOLS = sorted(set(TOOLS) - {"handoff", "transfer_to_human"})
+# the tools with code on this box, in the registry's order (appliance/tools: TOOLS); planned
+# ones cannot be chosen
+TOOL_ORDER = list(TOOLS)
 
 
 def _slots_text(value: Any) -> str:
@@ -93,6 +98,25 @@ class RuleList(ListView):
         self.query_ancestor(AssistantsPane).delete_rule()
 
 
+class FactList(ListView):
+    """The facts of the shown assistant (`team` False) or of the team."""
+
+    BINDINGS = [
+        Binding("n", "new_fact", "New fact"),
+        Binding("x", "delete_fact", "Delete fact"),
+    ]
+
+    def __init__(self, *, team: bool, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.team = team
+
+    def action_new_fact(self) -> None:
+        self.query_ancestor(AssistantsPane).edit_fact(self.team, None)
+
+    def action_delete_fact(self) -> None:
+        self.query_ancestor(AssistantsPane).delete_fact(self.team)
+
+
 class AssistantsPane(Pane):
     DEFAULT_CSS = """
     AssistantsPane { layout: horizontal; }
@@ -101,6 +125,7 @@ class AssistantsPane(Pane):
     AssistantsPane #profile { width: 1fr; padding: 0 1; }
     AssistantsPane .section { text-style: bold; color: $accent; margin-top: 1; }
     AssistantsPane RuleList { height: auto; max-height: 8; }
+    AssistantsPane FactList { height: auto; max-height: 8; }
     AssistantsPane SelectionList { height: auto; }
     AssistantsPane #humans-note { color: $text-muted; }
     """
@@ -145,6 +170,12 @@ class AssistantsPane(Pane):
             yield Label("Transfer to a human extension · other tools")
             yield SelectionList[str](id="tools")
             yield Static("", id="humans-note", markup=False)
+            yield Static("Office facts", classes="section")
+            yield Label("", id="facts-label", markup=False)
+            yield FactList(team=False, id="facts")
+            yield Label("Team facts (every assistant): enter · n · x")
+            yield FactList(team=True, id="team-facts")
+            yield Static("", id="facts-error", classes="error", markup=False)
 
     def on_mount(self) -> None:
         self.reload()
@@ -192,7 +223,11 @@ class AssistantsPane(Pane):
             f.load(value)
         self._show_rules()
         self._show_tools()
+        self.query_one("#facts-label", Label).update(
+            f"Facts of {a.get('name')} only (enter edit · n new · x delete)"
+        )
         self.refresh_findings()
+        self._show_facts()
 
     def _suffix(self, f: BoundField) -> tuple[str | int, ...]:
         return f.path[2:] if f.path[:1] == ("assistants",) else f.path
@@ -205,13 +240,29 @@ class AssistantsPane(Pane):
             mark = "✗" if any(f.level == "error" for f in mine) else "!" if mine else " "
             rules.append(ListItem(Label(f"{mark}{j + 1}. {rule_summary(rule)}", markup=False)))
 
+    def facts_path(self, team: bool) -> Path_:
+        return ("team", "facts") if team else ("assistants", self.index, "facts")
+
+    def _show_facts(self) -> None:
+        for box in self.query(FactList):
+            path = self.facts_path(box.team)
+            keep = box.index
+            box.clear()
+            facts = self.doc.get(path, []) or []
+            for j, fact in enumerate(facts if isinstance(facts, list) else []):
+                mine = [f for f in self.findings if f.under((*path, j))]
+                mark = "✗" if any(f.level == "error" for f in mine) else "!" if mine else " "
+                text = f"{mark}{j + 1}. {fact_summary(fact, 44)}"
+                box.append(ListItem(Label(text, markup=False)))
+            if box.has_focus and keep is not None and len(box):
+                box.index = min(keep, len(box) - 1)
+
     def _show_tools(self) -> None:
         tools = self.doc.get(("assistants", self.index, "tools"), None)
         tools = tools if isinstance(tools, list) else ["handoff"]
         box = self.query_one(SelectionList)
         box.clear_options()
-        options = ["handoff", "transfer_to_human", *OTHER_TOOLS]
-        box.add_options([(t, t, t in tools) for t in options])
+        box.add_options([(t, t, t in tools) for t in TOOL_ORDER])
         humans = self.doc.get(("team", "human_extensions"), []) or []
         names = ", ".join(f"{h.get('name')} ({h.get('extension')})" for h in humans) or "none"
         self.query_one("#humans-note", Static).update(
@@ -230,6 +281,13 @@ class AssistantsPane(Pane):
         self.query_one("#rules-error", Static).update(
             "\n".join(f"{'✗' if f.level == 'error' else '!'} {f}" for f in here)
         )
+        facts = [
+            f for f in self.findings
+            if f.under(self.facts_path(False)) or f.under(self.facts_path(True))
+        ]
+        self.query_one("#facts-error", Static).update(
+            "\n".join(f"{'✗' if f.level == 'error' else '!'} {f}" for f in facts)
+        )
 
     # -- editing ----------------------------------------------------------------------------
 
@@ -247,6 +305,7 @@ class AssistantsPane(Pane):
     def edited(self) -> None:
         self.refresh_findings()
         self._show_rules()
+        self._show_facts()
         self.app_changed()
 
     def on_list_view_highlighted(self, event: ListView.Highlighted) -> None:
@@ -258,13 +317,14 @@ class AssistantsPane(Pane):
     def on_list_view_selected(self, event: ListView.Selected) -> None:
         if isinstance(event.list_view, RuleList) and event.list_view.index is not None:
             self.edit_rule(event.list_view.index)
+        elif isinstance(event.list_view, FactList) and event.list_view.index is not None:
+            self.edit_fact(event.list_view.team, event.list_view.index)
 
     def on_selection_list_selected_changed(self, event: SelectionList.SelectedChanged[str]) -> None:
         chosen = set(event.selection_list.selected)
         old = self.doc.get(("assistants", self.index, "tools"), []) or []
         keep = [t for t in old if t not in TOOLS]  # unknown, planned names stay (lint flags them)
-        order = ["handoff", "transfer_to_human", *OTHER_TOOLS]
-        new = [t for t in order if t in chosen] + keep
+        new = [t for t in TOOL_ORDER if t in chosen] + keep
         if new != old:
             self.doc.set(("assistants", self.index, "tools"), new)
             self.edited()
@@ -373,3 +433,34 @@ class AssistantsPane(Pane):
         self.app.push_screen(
             ConfirmScreen(f"Delete handoff rule {j + 1}: {rule_summary(items[j])}?"), done
         )
+
+    # -- facts ------------------------------------------------------------------------------
+
+    def edit_fact(self, team: bool, j: int | None) -> None:
+        """Edit fact j (None: a new one) of the team's or the shown assistant's facts."""
+        if not self.assistants and not team:
+            return
+        owner = "the team" if team else str(self.assistants[self.index].get("name"))
+
+        def done(changed: bool | None) -> None:
+            if changed:
+                self.edited()
+
+        self.app.push_screen(FactEditor(self.doc, self.facts_path(team), j, owner), done)
+
+    def delete_fact(self, team: bool) -> None:
+        box = self.query_one("#team-facts" if team else "#facts", FactList)
+        j = box.index
+        path = self.facts_path(team)
+        items = self.doc.get(path, []) or []
+        if j is None or j >= len(items):
+            return
+
+        def done(yes: bool | None) -> None:
+            if yes:
+                del items[j]
+                self.edited()
+
+        topic = items[j].get("topic", "?") if isinstance(items[j], dict) else "?"
+        whose = "team" if team else str(self.assistants[self.index].get("name"))
+        self.app.push_screen(ConfirmScreen(f"Delete the {whose} fact {j + 1}: {topic}?"), done)

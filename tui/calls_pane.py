@@ -9,12 +9,8 @@ TUI never changes it and never holds it open while the daemon writes.
 from __future__ import annotations
 
 import logging
-import sqlite3
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import on
@@ -24,11 +20,11 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
+from appliance.store.call_log import LIMIT, CallLog, Search, StoreUnreadable
 from tui.pane import Pane
 
 _LOGGER = logging.getLogger(__name__)
-LIMIT = 200
-T = TypeVar("T")
+__all__ = ["CallLog", "Search", "StoreUnreadable", "message_text", "parse_day", "transcript"]
 # (label, width): fits 80 columns with the start of the end reason; the rest scrolls
 COLUMNS = (
     ("started", 16),
@@ -38,17 +34,6 @@ COLUMNS = (
     ("turns", 5),
     ("end", None),
 )
-
-
-class StoreUnreadable(Exception):
-    """The call store is missing, corrupt or not a voicebox store; the text says which."""
-
-
-@dataclass(frozen=True)
-class Search:
-    day: date | None = None
-    caller: str = ""
-    assistant: str = ""
 
 
 def parse_day(text: str, today: date | None = None) -> date | None:
@@ -68,179 +53,6 @@ def _stamp(t: float | None) -> str:
     return datetime.fromtimestamp(t).strftime("%Y-%m-%d %H:%M") if t else ""
 
 
-class CallLog:
-    """Read-only access to the daemon's SQLite store."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    @staticmethod
-    def _rows(db: sqlite3.Connection, sql: str, args: tuple[Any, ...]) -> list[dict[str, Any]]:
-        cur = db.execute(sql, args)
-        cols = [c[0] for c in cur.description]
-        return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
-
-    def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        if not self.path.exists():
-            raise StoreUnreadable(f"no calls recorded yet ({self.path})")
-        try:
-            db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, timeout=2.0)
-        except sqlite3.Error as err:
-            raise StoreUnreadable(f"cannot open the call store {self.path}: {err}") from err
-        try:
-            return fn(db)
-        except sqlite3.OperationalError as err:
-            if "no such" in str(err):
-                raise StoreUnreadable(f"{self.path} is not a voicebox call store ({err})") from err
-            raise StoreUnreadable(f"cannot read the call store {self.path}: {err}") from err
-        except sqlite3.DatabaseError as err:
-            raise StoreUnreadable(f"cannot read the call store {self.path}: {err}") from err
-        finally:
-            db.close()
-
-    def today(self) -> dict[str, int]:
-        """Phone calls, handoffs and transfers to a person since midnight (the dashboard)."""
-        midnight = datetime.combine(date.today(), datetime.min.time()).timestamp()
-
-        def run(db: sqlite3.Connection) -> dict[str, int]:
-            calls, transfers = db.execute(
-                "SELECT COUNT(*), SUM(end_reason LIKE 'transferred to%') FROM conversations "
-                "WHERE channel='sip' AND started_at >= ?",
-                (midnight,),
-            ).fetchone()
-            (handoffs,) = db.execute(
-                "SELECT COUNT(*) FROM handoffs h JOIN conversations c ON c.id = h.conversation_id "
-                "WHERE c.channel='sip' AND h.t >= ?",
-                (midnight,),
-            ).fetchone()
-            messages = 0
-            if _has_messages(db):
-                (messages,) = db.execute(
-                    "SELECT COUNT(*) FROM messages m JOIN conversations c "
-                    "ON c.id = m.conversation_id WHERE c.channel='sip' AND m.created_at >= ?",
-                    (midnight,),
-                ).fetchone()
-            return {
-                "calls": calls or 0,
-                "handoffs": handoffs or 0,
-                "transfers": transfers or 0,
-                "messages": messages or 0,
-            }
-
-        return self._read(run)
-
-    def search(self, s: Search, limit: int = LIMIT) -> list[dict[str, Any]]:
-        """Matching conversations, newest first, each with its assistants 'path'."""
-        where: list[str] = []
-        args: list[Any] = []
-        if s.day is not None:
-            start = datetime.combine(s.day, datetime.min.time())
-            where.append("c.started_at >= ? AND c.started_at < ?")
-            args += [start.timestamp(), (start + timedelta(days=1)).timestamp()]
-        if s.caller.strip():
-            where.append("c.caller LIKE ? ESCAPE '\\'")
-            args.append(f"%{_like(s.caller.strip())}%")
-        if s.assistant.strip():
-            name = s.assistant.strip()
-            where.append(
-                "(c.entry_assistant = ? COLLATE NOCASE OR c.final_assistant = ? COLLATE NOCASE"
-                " OR EXISTS (SELECT 1 FROM turns t WHERE t.conversation_id = c.id"
-                " AND t.role = 'assistant' AND t.assistant = ? COLLATE NOCASE)"
-                " OR EXISTS (SELECT 1 FROM handoffs h WHERE h.conversation_id = c.id"
-                " AND h.to_assistant = ? COLLATE NOCASE))"
-            )
-            args += [name] * 4
-        sql = "SELECT * FROM conversations c"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY c.started_at DESC LIMIT ?"
-
-        def run(db: sqlite3.Connection) -> list[dict[str, Any]]:
-            convs = self._rows(db, sql, (*args, limit))
-            hops: dict[str, list[str]] = {}
-            ids = [c["id"] for c in convs]
-            for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500)):
-                marks = ",".join("?" * len(chunk))
-                for h in self._rows(
-                    db,
-                    f"SELECT conversation_id, to_assistant FROM handoffs "
-                    f"WHERE conversation_id IN ({marks}) ORDER BY id",
-                    tuple(chunk),
-                ):
-                    hops.setdefault(h["conversation_id"], []).append(h["to_assistant"])
-            noted: set[str] = set()
-            if ids and _has_messages(db):
-                for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500)):
-                    marks = ",".join("?" * len(chunk))
-                    noted |= {
-                        str(r[0])
-                        for r in db.execute(
-                            f"SELECT conversation_id FROM messages "
-                            f"WHERE conversation_id IN ({marks})",
-                            tuple(chunk),
-                        )
-                    }
-            for c in convs:
-                c["path"] = " > ".join([c["entry_assistant"], *hops.get(c["id"], [])])
-                c["has_message"] = c["id"] in noted
-            return convs
-
-        return self._read(run)
-
-    def conversation(self, cid: str) -> dict[str, Any]:
-        """One conversation with its turns, handoffs, non-stay decisions and slots."""
-
-        def run(db: sqlite3.Connection) -> dict[str, Any]:
-            rows = self._rows(db, "SELECT * FROM conversations WHERE id=?", (cid,))
-            if not rows:
-                raise StoreUnreadable(f"no conversation {cid} in {self.path}")
-            conv = rows[0]
-            conv["turns_list"] = self._rows(
-                db,
-                "SELECT turn, role, assistant, text, cut_off FROM turns "
-                "WHERE conversation_id=? ORDER BY id",
-                (cid,),
-            )
-            conv["handoffs"] = self._rows(
-                db,
-                "SELECT turn, from_assistant, to_assistant, reason, path, announcement, "
-                "latency_ms FROM handoffs WHERE conversation_id=? ORDER BY id",
-                (cid,),
-            )
-            conv["decisions"] = self._rows(
-                db,
-                "SELECT turn, assistant, outcome, target, path, reason FROM decisions "
-                "WHERE conversation_id=? AND outcome != 'stay' ORDER BY id",
-                (cid,),
-            )
-            conv["slots"] = {
-                r["name"]: r["value"]
-                for r in self._rows(
-                    db,
-                    "SELECT name, value FROM slots WHERE conversation_id=? ORDER BY turn",
-                    (cid,),
-                )
-            }
-            found = []
-            if _has_messages(db):
-                found = self._rows(
-                    db,
-                    "SELECT assistant, who, callback, what, created_at, updated_at FROM messages "
-                    "WHERE conversation_id=?",
-                    (cid,),
-                )
-            conv["message"] = found[0] if found else None
-            return conv
-
-        return self._read(run)
-
-
-def _has_messages(db: sqlite3.Connection) -> bool:
-    """A store written before take_message existed has no messages table."""
-    row = db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='messages'")
-    return row.fetchone() is not None
-
-
 def message_text(msg: dict[str, Any]) -> str:
     """One message for the team, as the transcript shows it."""
     who = msg.get("who") or "(no name given)"
@@ -249,10 +61,6 @@ def message_text(msg: dict[str, Any]) -> str:
         f"message for the team ({_stamp(msg.get('created_at'))}, taken by {msg['assistant']}): "
         f"{who}, call back {number}: {msg.get('what') or '(no request stated)'}"
     )
-
-
-def _like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def transcript(conv: dict[str, Any]) -> list[Text]:

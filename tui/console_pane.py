@@ -28,10 +28,12 @@ from appliance.events import (
     ConversationEnded,
     ConversationStarted,
     Event,
+    FactsRetrieved,
     HandoffCompleted,
     HandoffStarted,
     ReplyCutOff,
     RoutingDecided,
+    SentenceBlocked,
     SlotsUpdated,
 )
 from tui.pane import ConfigChanged, Pane
@@ -106,6 +108,15 @@ class TurnView:
             return [_said(event.assistant, event.text, note)]
         if isinstance(event, ReplyCutOff):
             return [_detail(f"cut off; the caller heard: {event.heard}")]
+        if isinstance(event, FactsRetrieved):
+            if not event.topics:
+                return [_detail("facts: none for this question")]
+            pairs = zip(event.topics, event.scores, strict=False)
+            used = ", ".join(f"{topic} {score:.2f}" for topic, score in pairs)
+            return [_detail(f"facts: {used}", "cyan")]
+        if isinstance(event, SentenceBlocked):
+            why = ", ".join(event.claims)
+            return [_detail(f"✗ not said (no fact for {why}): {event.sentence}", "red")]
         if isinstance(event, ConversationEnded):
             return [Text(f"── conversation ended after {event.turns} turn(s) ──", style="dim")]
         return []  # the caller's line is written when it is sent
@@ -115,7 +126,8 @@ class TurnView:
         if e.outcome == "handoff":
             verdict, style = f"handoff → {e.target}", "yellow"
         elif e.outcome == "refused":
-            verdict, style = f"refused → {e.target}", "red"
+            verdict = f"refused → {e.target}" if e.target else "refused"
+            style = "red"
         else:
             verdict, style = "stay", "dim"
         line = Text("  route ", style="dim")

@@ -13,7 +13,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import DataTable, Static
 
-from appliance.live_state import slots_line
+from appliance.daemon.live_state import slots_line
 from tui.calls_pane import CallLog, StoreUnreadable
 from tui.pane import Pane
 from tui.sysinfo import CpuMeter, load1, memory
@@ -103,7 +103,8 @@ class Dashboard(Pane):
     # -- the control socket (its own thread) ------------------------------------------------
 
     def _follow(self) -> None:
-        from appliance.control import ControlError, LiveState, subscribe
+        from appliance.daemon.control_client import ControlError, subscribe
+        from appliance.daemon.live_state import LiveState
 
         while not self._stop.is_set():
             state: LiveState | None = None

@@ -1,6 +1,7 @@
 """The Lint tab: the config checker's errors and warnings beside the rules they concern (vague
-or overlapping conditions, unreachable assistants, cycles with no exit, no route to a person).
-Enter on a line opens the assistant (and the rule) it is about."""
+or overlapping conditions, unreachable assistants, cycles with no exit, no route to a person,
+duplicate or contradicting facts). Enter on a line opens the assistant (and the rule or fact) it
+is about."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from textual.app import ComposeResult
 from textual.widgets import DataTable, Static, TabbedContent
 
 from tui.document import ConfigDocument, Finding
+from tui.fact_editor import fact_summary
 from tui.pane import ConfigChanged, Pane
 from tui.rule_editor import rule_summary
 
@@ -26,9 +28,13 @@ def where(doc: ConfigDocument, f: Finding) -> str:
         if len(p) >= 4 and p[2] == "handoffs" and isinstance(p[3], int):
             rule = doc.get(p[:4])
             return f"{name} rule {p[3] + 1} {rule_summary(rule)}"
+        if len(p) >= 4 and p[2] == "facts" and isinstance(p[3], int):
+            return f"{name} fact {p[3] + 1} {fact_summary(doc.get(p[:4]), 30)}"
         if len(p) >= 3:
             return f"{name} {'.'.join(str(x) for x in p[2:])}"
         return str(name)
+    if len(p) >= 3 and p[:2] == ("team", "facts") and isinstance(p[2], int):
+        return f"team fact {p[2] + 1} {fact_summary(doc.get(p[:3]), 30)}"
     return f.location or "config"
 
 
@@ -104,6 +110,12 @@ class LintPane(Pane):
         if not 0 <= i < len(self.findings):
             return
         p = self.findings[i].path
+        if len(p) >= 3 and p[:2] == ("team", "facts") and isinstance(p[2], int):
+            from tui.assistants import AssistantsPane
+
+            self.screen.query_one(TabbedContent).active = "assistants"
+            self.screen.query_one(AssistantsPane).edit_fact(True, p[2])
+            return
         if len(p) < 2 or p[0] != "assistants" or not isinstance(p[1], int):
             if p[:1] in (("sip",), ("team",)):
                 self.screen.query_one(TabbedContent).active = "sip"
@@ -116,3 +128,5 @@ class LintPane(Pane):
         self.screen.query_one(TabbedContent).active = "assistants"
         if len(p) >= 4 and p[2] == "handoffs" and isinstance(p[3], int):
             pane.edit_rule(p[3])
+        elif len(p) >= 4 and p[2] == "facts" and isinstance(p[3], int):
+            pane.edit_fact(False, p[3])

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from appliance.assistants.prompts import carryover_note
-from appliance.brain.llm import Message
+from appliance.brain.parts import Message
 from appliance.config import Assistant, HandoffRule, HistoryPolicy
 
 

@@ -1,6 +1,8 @@
 """The config checker's warnings: vague or overlapping conditions, unreachable assistants,
-cycles with no exit, no route to a human; errors: unknown tools, tools without code on this box
-(appliance/tools: TOOLS and PLANNED), missing adapters."""
+cycles with no exit, no route to a human, and of the office facts: duplicate topics, answers on
+the same topic with different numbers, facts no caller can reach (on an unreachable assistant, or
+not retrieved by their own topic), a call back promised without take_message; errors: unknown
+tools, tools without code on this box (appliance/tools: TOOLS and PLANNED), missing adapters."""
 
 from __future__ import annotations
 
@@ -11,8 +13,12 @@ from pathlib import Path
 
 import numpy as np
 
+from appliance.assistants.facts import FactIndex
 from appliance.brain.embeddings import Embedder
+from appliance.brain.parts import TextEmbedder
 from appliance.config import Config
+from appliance.config.facts import Fact
+from appliance.config.facts_file import normal_topic
 from appliance.tools import PLANNED, TOOLS
 
 KNOWN_TOOLS = set(TOOLS)  # tools with code on this box
@@ -55,6 +61,12 @@ def lint(cfg: Config, embedder: Embedder | None = None) -> list[Problem]:
     out += _unreachable(cfg)
     out += _cycles(cfg)
     out += _human_route(cfg)
+    out += _fact_duplicates(cfg)
+    out += _fact_contradictions(cfg)
+    out += _facts_unreachable(cfg)
+    if embedder is not None:
+        out += _facts_not_retrieved(cfg, embedder)
+    out += _callback_promises(cfg)
     return out
 
 
@@ -137,9 +149,15 @@ def _overlaps(cfg: Config, embedder: Embedder) -> list[Problem]:
     return out
 
 
-def _unreachable(cfg: Config) -> list[Problem]:
+def _unreachable_names(cfg: Config) -> set[str]:
+    """The assistants no call can reach: not an entry (team, SIP accounts), no rule's target."""
     targets = {r.target for a in cfg.assistants for r in a.handoffs}
     entries = {cfg.team.entry} | {acc.entry for acc in cfg.sip.accounts if acc.entry}
+    return {a.name for a in cfg.assistants} - targets - entries
+
+
+def _unreachable(cfg: Config) -> list[Problem]:
+    unreachable = _unreachable_names(cfg)
     return [
         Problem(
             "warning",
@@ -148,14 +166,14 @@ def _unreachable(cfg: Config) -> list[Problem]:
             "rule hands off to it",
         )
         for ai, a in enumerate(cfg.assistants)
-        if a.name not in entries and a.name not in targets
+        if a.name in unreachable
     ]
 
 
 def _cycles(cfg: Config) -> list[Problem]:
     graph = {a.name: {r.target for r in a.handoffs} for a in cfg.assistants}
     out = []
-    for comp in _strongly_connected(graph):
+    for comp in strongly_connected(graph):
         if len(comp) < 2:
             continue
         if any(EXIT_TOOLS & set(cfg.assistant(n).tools) for n in comp):
@@ -195,7 +213,147 @@ def _human_route(cfg: Config) -> list[Problem]:
     return []
 
 
-def _strongly_connected(graph: dict[str, set[str]]) -> list[set[str]]:
+# -- the office facts (team.facts, assistants[].facts) -----------------------------------------
+
+NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")
+CALLBACK_PROMISE = re.compile(
+    r"\bcalls? you back\b|\bsomeone (?:will|'ll) call\b|\bruft Sie\b.*\bzurück\b|"
+    r"\brufen Sie\b.*\bzurück\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class _Placed:
+    """A fact and where it is: "team" or an assistant's name, and its config location."""
+
+    fact: Fact
+    scope: str
+    location: str
+
+
+def _placed(cfg: Config) -> list[_Placed]:
+    out = [_Placed(f, "team", f"team.facts[{fi}]") for fi, f in enumerate(cfg.team.facts)]
+    for ai, a in enumerate(cfg.assistants):
+        out += [
+            _Placed(f, a.name, f"assistants[{ai}] ({a.name}).facts[{fi}]")
+            for fi, f in enumerate(a.facts)
+        ]
+    return out
+
+
+def _fact_duplicates(cfg: Config) -> list[Problem]:
+    """The same topic twice where one assistant sees both: in team.facts, in one assistant's
+    facts, or an assistant's fact on a team fact's topic."""
+    out = []
+    placed = _placed(cfg)
+    for i, p in enumerate(placed):
+        topic = normal_topic(p.fact.topic)
+        for q in placed[:i]:
+            if normal_topic(q.fact.topic) != topic or q.scope not in (p.scope, "team"):
+                continue
+            what = "the team fact" if q.scope == "team" and p.scope != "team" else "the fact"
+            out.append(
+                Problem(
+                    "warning",
+                    p.location,
+                    f"duplicate topic '{p.fact.topic}': {what} {q.location} has it too; keep "
+                    "one (the caller may be told either)",
+                )
+            )
+            break
+    return out
+
+
+def _numbers(text: str) -> list[str]:
+    return sorted(set(NUMBER.findall(text)))
+
+
+def _fact_contradictions(cfg: Config) -> list[Problem]:
+    """Facts on the same topic from different places (team and an assistant, two assistants)
+    whose answers state different numbers: one of them is out of date."""
+    out = []
+    placed = _placed(cfg)
+    for i, p in enumerate(placed):
+        here = _numbers(p.fact.answer)
+        for q in placed[:i]:
+            if q.scope == p.scope or normal_topic(q.fact.topic) != normal_topic(p.fact.topic):
+                continue
+            there = _numbers(q.fact.answer)
+            if here and there and here != there:
+                out.append(
+                    Problem(
+                        "warning",
+                        p.location,
+                        f"contradicts {q.location} on '{p.fact.topic}': numbers "
+                        f"{', '.join(here)} here, {', '.join(there)} there; make them agree",
+                    )
+                )
+    return out
+
+
+def _facts_unreachable(cfg: Config) -> list[Problem]:
+    unreachable = _unreachable_names(cfg)
+    return [
+        Problem(
+            "warning",
+            f"assistants[{ai}] ({a.name}).facts",
+            f"{len(a.facts)} fact(s) no caller hears: the assistant is unreachable (add a "
+            "handoff rule to it, or move the facts to one that is reached)",
+        )
+        for ai, a in enumerate(cfg.assistants)
+        if a.facts and a.name in unreachable
+    ]
+
+
+def _facts_not_retrieved(cfg: Config, embedder: TextEmbedder) -> list[Problem]:
+    """A fact its own topic does not find (too vague a topic, or crowded out by similar ones):
+    callers asking about it will not get it either. Team facts are tried with the entry
+    assistant's facts, an assistant's facts with its own."""
+    out = []
+    for ai, a in enumerate(cfg.assistants):
+        mine = [(f"assistants[{ai}] ({a.name}).facts[{fi}]", f) for fi, f in enumerate(a.facts)]
+        if a.name == cfg.team.entry:
+            mine = [(f"team.facts[{fi}]", f) for fi, f in enumerate(cfg.team.facts)] + mine
+        if not mine:
+            continue
+        index = FactIndex(cfg, a, embedder)
+        for location, fact in mine:
+            if not any(found.fact is fact for found in index.retrieve(fact.topic)):
+                out.append(
+                    Problem(
+                        "warning",
+                        location,
+                        f"the topic '{fact.topic}' does not retrieve this fact for {a.name}: "
+                        "name it in the caller's words, or add example questions",
+                    )
+                )
+    return out
+
+
+def _callback_promises(cfg: Config) -> list[Problem]:
+    """An answer that promises a call back, told by an assistant that cannot take a message."""
+    out = []
+    without = [a.name for a in cfg.assistants if "take_message" not in a.tools]
+    for p in _placed(cfg):
+        m = CALLBACK_PROMISE.search(p.fact.answer)
+        if m is None:
+            continue
+        who = without if p.scope == "team" else [n for n in without if n == p.scope]
+        if who:
+            out.append(
+                Problem(
+                    "warning",
+                    p.location,
+                    f"the answer promises a call back ('{m.group(0)}') but "
+                    f"{', '.join(who)} cannot take a message: add the take_message tool or "
+                    "drop the promise",
+                )
+            )
+    return out
+
+
+def strongly_connected(graph: dict[str, set[str]]) -> list[set[str]]:
     """Tarjan's algorithm (iterative enough for small teams)."""
     index: dict[str, int] = {}
     low: dict[str, int] = {}

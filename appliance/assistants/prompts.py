@@ -12,19 +12,24 @@ from appliance.config import Assistant, HandoffRule, Slot
 PHONE_RULES = {
     "en": (
         "You are on a live phone call. Answer in one or two short spoken sentences: no lists, "
-        "no markdown, no emojis. Never invent prices, dates or facts you were not given. "
-        "You cannot transfer calls or dial numbers yourself and must never say you are "
-        "transferring the caller; if they want something outside your role, say a colleague "
-        "can help with that. Do not ask again for what you already know about the caller. "
-        "If the caller describes a medical emergency, tell them to hang up and call the "
-        "emergency number right now."
+        "no markdown, no emojis. Never invent prices, dates or facts: office facts come with "
+        "the caller's message; answer questions about the office only from them or from these "
+        "instructions, and when they do not answer it, say \"I don't have that information "
+        "here; I can take a message.\" You cannot transfer calls or dial numbers yourself and "
+        "must never say you are transferring the caller; if they want something outside your "
+        "role, say a colleague can help with that. Do not ask again for what you already know "
+        "about the caller. If the caller describes a medical emergency, tell them to hang up "
+        "and call the emergency number right now."
     ),
     "de": (
         "Du bist in einem Telefongespräch. Antworte in ein oder zwei kurzen gesprochenen Sätzen "
-        "auf Deutsch, ohne Listen. Erfinde keine Preise, Termine oder Fakten. Du kannst selbst "
-        "keine Anrufe weiterleiten und sagst das nie zu. Frage nicht erneut nach dem, was du "
-        "über den Anrufer schon weißt. Bei einem medizinischen Notfall: sofort auflegen und "
-        "den Notruf wählen."
+        "auf Deutsch, ohne Listen. Erfinde keine Preise, Termine oder Fakten: Fakten des Büros "
+        "kommen mit der Nachricht des Anrufers; beantworte Fragen zum Büro nur damit oder mit "
+        "diesen Anweisungen, und wenn sie die Frage nicht beantworten, sag \"Dazu habe ich "
+        "hier keine Angaben; ich kann eine Nachricht aufnehmen.\" Du kannst selbst keine Anrufe "
+        "weiterleiten und sagst das nie zu. Frage nicht erneut nach dem, was du über den "
+        "Anrufer schon weißt. Bei einem medizinischen Notfall: sofort auflegen und den Notruf "
+        "wählen."
     ),
 }
 # the last words of every system prompt, whatever the profile's own prompt says
@@ -144,12 +149,12 @@ def carryover_note(
     language: str,
 ) -> str:
     """The note the target assistant reads after its own system prompt on a handoff."""
-    facts = "; ".join(f"{k}: {v}" for k, v in slots.items()) or "nothing yet"
     lines = [
         f"The caller was just handed over to you by the {from_title} assistant, "
         f'who told them: "{announcement}"',
-        f"Known about the caller: {facts}.",
     ]
+    if slots:  # every token here is prefilled while the caller waits
+        lines.append(f"Known about the caller: {'; '.join(f'{k}: {v}' for k, v in slots.items())}.")
     if summary:
         lines.append(f"Summary so far: {summary}")
     if language == "de":
@@ -158,6 +163,21 @@ def carryover_note(
     return "\n".join(lines)
 
 
-def facts_note(slots: dict[str, str]) -> str:
+def slots_note(slots: dict[str, str]) -> str:
     facts = "; ".join(f"{k}: {v}" for k, v in slots.items())
     return f"Known about the caller now: {facts}."
+
+
+# the note with a caller's turn; what to do with it is in PHONE_RULES (the cached prefix)
+OFFICE_FACTS = {
+    "en": ("Office facts:", "No office fact matches the caller's message."),
+    "de": ("Fakten des Büros:", "Keine Angabe des Büros passt zur Nachricht des Anrufers."),
+}
+
+
+def office_facts_note(facts: list[tuple[str, str]], language: str = "en") -> str:
+    """The facts retrieved for one turn (topic, answer), fed just before the caller's message."""
+    head, none = OFFICE_FACTS.get(language, OFFICE_FACTS["en"])
+    if not facts:
+        return none
+    return "\n".join([head, *(f"- {topic}: {answer}" for topic, answer in facts)])

@@ -19,8 +19,7 @@ import numpy.typing as npt
 
 from appliance.assistants.policy import GUARD_REASONS, guard_verdict
 from appliance.assistants.prompts import router_input, router_prompt
-from appliance.brain.brain import Brain
-from appliance.brain.embeddings import Embedder
+from appliance.brain.parts import TextEmbedder, UtilityBrain
 from appliance.config import Assistant, Config, HandoffRule
 
 _LOGGER = logging.getLogger(__name__)
@@ -40,7 +39,7 @@ class Decision:
     """The router's verdict on one utterance."""
 
     target: str | None  # None = stay
-    path: str  # fast | llm | guard
+    path: str  # fast | llm | guard | confirm | facts (conversation.py kept it: own fact)
     reason: str
     scores: dict[str, float] = field(default_factory=dict)
     latency_ms: float = 0.0
@@ -57,7 +56,7 @@ class _RuleIndex:
 class Router:
     """Scores utterances against the current assistant's rules; one instance per config."""
 
-    def __init__(self, cfg: Config, embedder: Embedder, brain: Brain | None) -> None:
+    def __init__(self, cfg: Config, embedder: TextEmbedder, brain: UtilityBrain | None) -> None:
         self.cfg = cfg
         self.embedder = embedder
         self.brain = brain

@@ -9,8 +9,8 @@ import re
 from dataclasses import dataclass
 
 from appliance.assistants.prompts import slots_input, slots_prompt
-from appliance.brain.brain import Brain
 from appliance.brain.grammar import slots_grammar
+from appliance.brain.parts import UtilityBrain
 from appliance.config import Assistant, Slot
 
 _LOGGER = logging.getLogger(__name__)
@@ -112,7 +112,7 @@ class SlotExtractor:
     """
 
     def __init__(
-        self, brain: Brain | None, team_slots: list[Slot], assistants: list[Assistant]
+        self, brain: UtilityBrain | None, team_slots: list[Slot], assistants: list[Assistant]
     ) -> None:
         self.brain = brain
         self._schemas: dict[str, _Schema] = {}

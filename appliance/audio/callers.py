@@ -15,7 +15,7 @@ import numpy as np
 from appliance.audio.pcm import Samples, StreamResampler, rms_dbfs
 from appliance.audio.phone_line import LINE_RATE, phone_line
 from appliance.errors import AudioError
-from appliance.speech.tts import PiperTts
+from appliance.speech.tts import TtsVoice
 
 # what callers say over the box (barge-in tests and benchmark): fricative, plosive and vowel onsets
 INTERRUPTIONS = [
@@ -43,7 +43,7 @@ def espeak(text: str, *, voice: str = "en-us", speed: int = 160) -> tuple[Sample
     return (np.frombuffer(pcm, "<i2").astype(np.float32) / 32768.0).astype(np.float32), rate
 
 
-def piper(tts: PiperTts, text: str, *, length_scale: float = 1.0) -> tuple[Samples, int]:
+def piper(tts: TtsVoice, text: str, *, length_scale: float = 1.0) -> tuple[Samples, int]:
     return tts.speak(text, length_scale=length_scale), tts.rate
 
 

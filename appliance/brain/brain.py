@@ -7,24 +7,17 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import numpy as np
 
 from appliance.brain.grammar import choice_grammar
-from appliance.brain.llm import Message, SharedModel
+from appliance.brain.llm import SharedModel
+from appliance.brain.parts import Completion as Completion
+from appliance.brain.parts import Message
 from appliance.brain.prefix_cache import PrefixCache
 from appliance.brain.session import AdapterSet, LlamaSession
 
 _LOGGER = logging.getLogger(__name__)
-
-
-@dataclass
-class Completion:
-    text: str
-    prompt_tokens: int
-    evaluated_tokens: int
-    ms: float
 
 
 class Brain:

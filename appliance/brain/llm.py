@@ -17,6 +17,7 @@ from typing import Any
 import llama_cpp
 from llama_cpp import _internals
 
+from appliance.brain.parts import Message as Message
 from appliance.errors import BrainError
 
 _LOGGER = logging.getLogger(__name__)
@@ -34,14 +35,6 @@ def _init_backend() -> None:
             llama_logger.set_verbose(False)  # native logs only at ERROR level
             llama_cpp.llama_backend_init()
             _backend_ready = True
-
-
-@dataclass(frozen=True)
-class Message:
-    """One chat message in ChatML terms."""
-
-    role: str  # system | user | assistant
-    content: str
 
 
 @dataclass

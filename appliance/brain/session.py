@@ -17,13 +17,10 @@ import numpy as np
 import numpy.typing as npt
 
 from appliance.brain.llm import Adapter, SharedModel
+from appliance.brain.parts import AdapterSet as AdapterSet
 from appliance.errors import BrainError
 
 _LOGGER = logging.getLogger(__name__)
-
-AdapterSet = tuple[
-    tuple[str, float], ...
-]  # ((path, scale), ...): what a KV state was computed under
 
 
 @dataclass

@@ -6,9 +6,9 @@ gguf = model_path("smollm2-135m") / "model.gguf"
 
 from __future__ import annotations
 
+from appliance.models.added import AddResult, add_model, remove_model
 from appliance.models.hashing import tree_sha256
 from appliance.models.installer import InstallResult, install
-from appliance.models.local import AddResult, add_model, remove_model
 from appliance.models.manifest import (
     Manifest,
     ModelEntry,

@@ -13,9 +13,9 @@ from pathlib import Path
 
 from appliance import paths
 from appliance.errors import ModelError
+from appliance.models.added import ROLES, add_model, remove_model
 from appliance.models.hashing import MB
 from appliance.models.installer import install
-from appliance.models.local import ROLES, add_model, remove_model
 from appliance.models.manifest import Manifest, load_manifest
 from appliance.models.verifier import entry_installed, verify
 

@@ -19,14 +19,6 @@ from typing import Literal
 from appliance import paths
 from appliance.errors import ModelError
 from appliance.models.archives import iter_tree, open_part
-from appliance.models.common import (
-    Progress,
-    check_space,
-    mismatch_error,
-    models_lock,
-    pick_entries,
-    say,
-)
 from appliance.models.hashing import (
     PARTIAL_TAG,
     HashingWriter,
@@ -35,6 +27,14 @@ from appliance.models.hashing import (
     tree_files,
     tree_sha256,
     write_member,
+)
+from appliance.models.install_steps import (
+    Progress,
+    check_space,
+    mismatch_error,
+    models_lock,
+    pick_entries,
+    say,
 )
 from appliance.models.manifest import Manifest, ModelEntry, ModelFile, load_manifest
 from appliance.models.marker import Marker

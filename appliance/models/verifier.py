@@ -8,8 +8,8 @@ from pathlib import Path
 
 from appliance import paths
 from appliance.errors import ModelError
-from appliance.models.common import Progress, mismatch_error, models_lock, pick_entries, say
 from appliance.models.hashing import MARKER_NAME, hash_file, hash_tree
+from appliance.models.install_steps import Progress, mismatch_error, models_lock, pick_entries, say
 from appliance.models.installer import write_tree_marker
 from appliance.models.manifest import Manifest, ModelEntry, load_manifest
 from appliance.models.marker import Marker

@@ -10,7 +10,7 @@ from typing import Any
 
 import pjsua2 as pj
 
-from appliance.config_sip import SipAccount
+from appliance.config.sip import SipAccount
 
 _LOGGER = logging.getLogger(__name__)
 Handler = Callable[[str, dict[str, Any]], None]

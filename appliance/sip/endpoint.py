@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 import pjsua2 as pj
 
 from appliance.errors import SipError
+from appliance.sip.events import CallRejected
 from appliance.sip.tls import tls_config
 
 _LOGGER = logging.getLogger(__name__)
@@ -59,19 +60,16 @@ class _LogWriter(pj.LogWriter):  # type: ignore[misc]
 class _Endpoint(pj.Endpoint):  # type: ignore[misc]
     """Reports the calls pjsua turns away by itself (e.g. over its compiled call limit)."""
 
-    def __init__(self, on_rejected: Callable[[dict[str, Any]], None] | None) -> None:
+    def __init__(self, on_rejected: Callable[[CallRejected], None] | None) -> None:
         super().__init__()
         self.on_rejected = on_rejected
 
     def onRejectedIncomingCall(self, prm: Any) -> None:
         if self.on_rejected is not None:
             self.on_rejected(
-                {
-                    "type": "call_rejected",
-                    "caller": str(prm.remoteInfo),
-                    "code": int(prm.statusCode),
-                    "reason": str(prm.reason),
-                }
+                CallRejected(
+                    caller=str(prm.remoteInfo), code=int(prm.statusCode), reason=str(prm.reason)
+                )
             )
 
 
@@ -118,7 +116,7 @@ class SipEndpoint:
         self._failed: BaseException | None = None
         self._stopped = threading.Event()
         self.on_stop: list[Callable[[], None]] = []  # run on the SIP thread before libDestroy
-        self.on_rejected: Callable[[dict[str, Any]], None] | None = None
+        self.on_rejected: Callable[[CallRejected], None] | None = None
         # Ended calls are not deleted where they end: a pjsua2 Call's destructor clears the user
         # data of its call id and hangs the id up when it is active, and pjsua reuses ids (always
         # id 0 with one call at a time), so a late delete would end whichever call has the id

@@ -7,7 +7,7 @@ import ipaddress
 import logging
 import socket
 
-from appliance.config_sip import Sip
+from appliance.config.sip import Sip
 
 _LOGGER = logging.getLogger(__name__)
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network

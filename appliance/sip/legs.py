@@ -7,14 +7,15 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from appliance.audio.pcm import Samples
+from appliance.events import BoxEvent
 from appliance.sip.calls import SipCall
 from appliance.sip.media import LinePort
 
-Report = Callable[[dict[str, Any]], None]
+Report = Callable[[BoxEvent], None]  # the daemon's: stamps the event, sends its wire form
 LIVE = ("null", "calling", "incoming", "early", "connecting", "confirmed")
 
 
-class Session(Protocol):
+class CallHandler(Protocol):
     """The daemon's side of one call."""
 
     def on_frame(self, frame: Samples) -> None: ...
@@ -35,12 +36,12 @@ class CallMeta:
 
 
 @dataclass
-class Box:
+class CallLegs:
     """One conversation's legs: the caller's, and a consultation leg during a warm transfer."""
 
     meta: CallMeta
     call: SipCall
-    session: Session | None = None
+    session: CallHandler | None = None
     port: LinePort | None = None
     consult: SipCall | None = None
     consult_port: LinePort | None = None

@@ -1,6 +1,6 @@
 """A plain phone with no assistant: the test caller of `voicebox call --wav` and the test extension
 of `voicebox extension`. It plays a WAV's frames into the call, records what it hears and reports
-each step as an event dict."""
+each step as an event (appliance/sip/phone_events.py), kept and passed on in its wire form."""
 
 from __future__ import annotations
 
@@ -15,13 +15,36 @@ import numpy as np
 import pjsua2 as pj
 
 from appliance.audio.pcm import Samples, frame_len, rms_dbfs
-from appliance.config_sip import SipAccount
-from appliance.sip.calls import SipAccountObj, SipCall, account_config, header, op
+from appliance.config.sip import SipAccount
+from appliance.sip.calls import DECLINE, SipAccountObj, SipCall, account_config, header, op
 from appliance.sip.endpoint import SipEndpoint
+from appliance.sip.events import DtmfMethod
 from appliance.sip.media import LinePort
+from appliance.sip.phone_events import (
+    PhoneCallDone,
+    PhoneCalling,
+    PhoneConnected,
+    PhoneDisconnected,
+    PhoneDone,
+    PhoneDtmfReceived,
+    PhoneDtmfSent,
+    PhoneError,
+    PhoneEvent,
+    PhoneHangup,
+    PhoneIncoming,
+    PhoneMediaStats,
+    PhoneRedirected,
+    PhoneRegistration,
+    PhoneReplaced,
+    PhoneRinging,
+    PhoneTransferRefused,
+    PhoneTransferRequest,
+    PhoneTransferStatus,
+    PhoneWavEnd,
+)
 
 _LOGGER = logging.getLogger(__name__)
-Report = Callable[[dict[str, Any]], None]
+Report = Callable[[dict[str, Any]], None]  # each event's wire form (cli/sip.py _printer)
 HEARD_DBFS = -45.0
 
 
@@ -29,7 +52,7 @@ HEARD_DBFS = -45.0
 class DtmfPlan:
     at_s: float  # after the call connected
     digits: str
-    method: str = "rfc2833"  # or "info"
+    method: DtmfMethod = "rfc2833"  # or "info"
 
 
 def parse_dtmf(spec: str) -> list[DtmfPlan]:
@@ -42,7 +65,7 @@ def parse_dtmf(spec: str) -> list[DtmfPlan]:
             raise ValueError(f"bad DTMF digits {digits!r} in {spec!r}")
         if method not in ("", "rfc2833", "info"):
             raise ValueError(f"bad DTMF method {method!r} (rfc2833 or info)")
-        plans.append(DtmfPlan(float(at or 0), digits, method or "rfc2833"))
+        plans.append(DtmfPlan(float(at or 0), digits, "info" if method == "info" else "rfc2833"))
     return plans
 
 
@@ -81,7 +104,7 @@ class PhoneResult:
     reason: str = ""
     duration_s: float = 0.0
     recording: Samples = field(default_factory=lambda: np.zeros(0, np.float32))
-    events: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)  # wire forms, as --json prints
 
 
 class Phone:
@@ -125,8 +148,12 @@ class Phone:
 
     # -- events -----------------------------------------------------------------------------
 
-    def _emit(self, etype: str, **fields: Any) -> None:
-        ev = {"type": etype, "t": round(time.monotonic() - self.t0, 3), **fields}
+    def _now(self) -> float:
+        """An event's `t`: seconds since this phone was made."""
+        return round(time.monotonic() - self.t0, 3)
+
+    def _emit(self, event: PhoneEvent) -> None:
+        ev = event.to_wire()
         self.result.events.append(ev)
         if self.report_to is not None:
             self.report_to(ev)
@@ -156,11 +183,11 @@ class Phone:
             # and where its transfer (REFER) sends it, unless told to refuse like a box
             call.follow_transfers = self.follow_transfers
             self._legs.append(_Leg(call))
-            self._emit("calling", uri=uri)
+            self._emit(PhoneCalling(t=self._now(), uri=uri))
             try:
                 call.makeCall(uri, op(headers=headers))
             except Exception as err:
-                self._emit("error", message=f"cannot call {uri}: {err}")
+                self._emit(PhoneError(t=self._now(), message=f"cannot call {uri}: {err}"))
                 self._finish(0, str(err))
 
         self.ep.call_soon(go)
@@ -175,7 +202,9 @@ class Phone:
     def _on_account(self, kind: str, data: dict[str, Any]) -> None:
         if kind == "reg":
             ok = 200 <= data["code"] < 300
-            self._emit("registration", code=data["code"], reason=data["reason"], ok=ok)
+            self._emit(
+                PhoneRegistration(t=self._now(), code=data["code"], reason=data["reason"], ok=ok)
+            )
             if ok:
                 self.registered.set()
         elif kind == "incoming":
@@ -186,10 +215,12 @@ class Phone:
             self._pos, self._ending, self._rec = 0, False, []
             msg = data["msg"]
             self._emit(
-                "incoming",
-                source=data["source"],
-                **{"from": header(msg, "From")},
-                summary=header(msg, "X-Voicebox-Summary"),
+                PhoneIncoming(
+                    t=self._now(),
+                    source=data["source"],
+                    from_=header(msg, "From"),
+                    summary=header(msg, "X-Voicebox-Summary"),
+                )
             )
             call.answer(op(180 if self.ring_only else 200))
 
@@ -211,46 +242,62 @@ class Phone:
             new.follow_transfers = self.follow_transfers
             self._legs.append(_Leg(new))
             data["prm"].newCall = new
-            self._emit("transfer_request", to=data["dst"])
+            self._emit(PhoneTransferRequest(t=self._now(), to=data["dst"]))
         elif kind == "transfer_refused":
-            self._emit("transfer_refused", to=data["dst"], code=603)
+            self._emit(PhoneTransferRefused(t=self._now(), to=data["dst"], code=DECLINE))
         elif kind == "replaced":  # an attended transfer: this leg's caller is someone else now
             new = SipCall(self._acc, data["new_call_id"], handler=self._on_call)
             new.follow_transfers = new.accept_replaces = True
             self._legs.append(_Leg(new))
             data["prm"].newCall = new
-            self._emit("replaced", leg=self._legs.index(leg), by=len(self._legs) - 1)
+            self._emit(
+                PhoneReplaced(t=self._now(), leg=self._legs.index(leg), by=len(self._legs) - 1)
+            )
         elif kind == "redirected":
-            self._emit("redirected", to=data["to"])
+            self._emit(PhoneRedirected(t=self._now(), to=data["to"]))
         elif kind == "transfer_status":
-            self._emit("transfer_status", code=data["code"], final=data["final"])
+            self._emit(PhoneTransferStatus(t=self._now(), code=data["code"], final=data["final"]))
         elif kind == "dtmf":
-            self._emit("dtmf_received", digit=data["digit"], method=data["method"])
+            self._emit(PhoneDtmfReceived(t=self._now(), digit=data["digit"], method=data["method"]))
 
     def _on_state(self, leg: _Leg, data: dict[str, Any]) -> None:
         state = data["state"]
         if state == "early":
-            self._emit("ringing", code=data["code"])
+            self._emit(PhoneRinging(t=self._now(), code=data["code"]))
         elif state == "confirmed":
             leg.connected_at = time.monotonic()
             self.result.connected = True
-            self._emit("connected", remote=data["remote"], leg=self._legs.index(leg))
+            self._emit(
+                PhoneConnected(t=self._now(), remote=data["remote"], leg=self._legs.index(leg))
+            )
             for plan in self.dtmf:
                 self.ep.call_later(plan.at_s, self._dtmf_task(leg.call, plan))
             self.ep.call_later(self.max_s, lambda: self.hangup("time limit"))
             self.ep.call_later(1.0, lambda: self._sample_rtp(leg))
         elif state == "disconnected":
             self._emit(
-                "disconnected",
-                code=data["code"],
-                reason=data["reason"],
-                duration_s=round(data["duration_s"], 2),
-                leg=self._legs.index(leg),
-                heard_ms=heard_spans(_joined(leg.rec), self.rate),
-                **({"rtp": leg.rtp} if leg.rtp else {}),
+                PhoneDisconnected(
+                    t=self._now(),
+                    code=data["code"],
+                    reason=data["reason"],
+                    duration_s=round(data["duration_s"], 2),
+                    leg=self._legs.index(leg),
+                    heard_ms=heard_spans(_joined(leg.rec), self.rate),
+                    rtp=leg.rtp or None,
+                )
             )
             if leg.port is not None:
-                self._emit("media_stats", leg=self._legs.index(leg), **leg.port.stats())
+                stats = leg.port.stats()
+                self._emit(
+                    PhoneMediaStats(
+                        t=self._now(),
+                        leg=self._legs.index(leg),
+                        rx=stats["rx"],
+                        tx=stats["tx"],
+                        rx_audio=stats["rx_audio"],
+                        errors=stats["errors"],
+                    )
+                )
             self.result.code, self.result.reason = data["code"], data["reason"]
             self.result.duration_s += data["duration_s"]
             leg.call.disconnect_port()
@@ -280,7 +327,7 @@ class Phone:
             pj.PJSUA_DTMF_METHOD_SIP_INFO if plan.method == "info" else pj.PJSUA_DTMF_METHOD_RFC2833
         )
         call.sendDtmf(prm)
-        self._emit("dtmf_sent", digits=plan.digits, method=plan.method)
+        self._emit(PhoneDtmfSent(t=self._now(), digits=plan.digits, method=plan.method))
 
     # -- media (clock thread: buffer work only) ---------------------------------------------
 
@@ -303,7 +350,7 @@ class Phone:
         return np.zeros(frame_len(self.rate), dtype=np.float32)
 
     def _wav_done(self) -> None:
-        self._emit("wav_end", played_s=round(len(self.frames) * 0.02, 2))
+        self._emit(PhoneWavEnd(t=self._now(), played_s=round(len(self.frames) * 0.02, 2)))
         if self.tail_s >= 0:
             self.ep.call_later(self.tail_s, lambda: self.hangup("wav ended"))
 
@@ -314,7 +361,7 @@ class Phone:
         if not live:
             self._finish(self.result.code, why)
             return
-        self._emit("hangup", reason=why)
+        self._emit(PhoneHangup(t=self._now(), reason=why))
         for leg in live:
             leg.call.end()
 
@@ -323,14 +370,17 @@ class Phone:
             return
         self.result.recording = _joined(self._rec)
         spans = heard_spans(self.result.recording, self.rate)
+        done = PhoneCallDone if self.answering else PhoneDone
         self._emit(
-            "call_done" if self.answering else "done",
-            connected=self.result.connected,
-            code=code,
-            reason=reason,
-            duration_s=round(self.result.duration_s, 2),
-            recorded_s=round(len(self.result.recording) / self.rate, 2),
-            heard_ms=spans,
+            done(
+                t=self._now(),
+                connected=self.result.connected,
+                code=code,
+                reason=reason,
+                duration_s=round(self.result.duration_s, 2),
+                recorded_s=round(len(self.result.recording) / self.rate, 2),
+                heard_ms=spans,
+            )
         )
         if self.answering:  # an extension keeps answering; ended legs go after this callback
             self.ep.call_later(1.0, self._bury_ended)

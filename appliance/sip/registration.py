@@ -9,17 +9,18 @@ restarted PBX learns the box again within `expires_s`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
-from appliance.config_sip import Sip, SipAccount
+from appliance.config.sip import Sip, SipAccount
 from appliance.sip.endpoint import SipEndpoint
+from appliance.sip.events import RegistrationResult, RegState
+from appliance.sip.legs import Report
 
 _LOGGER = logging.getLogger(__name__)
 AUTH_CODES = (401, 403, 407)
 
 
-def reg_state(code: int, expires: int) -> str:
+def reg_state(code: int, expires: int) -> RegState:
     if 200 <= code < 300:
         return "registered" if expires > 0 else "unregistered"
     if code in AUTH_CODES:
@@ -34,14 +35,14 @@ class Registration:
         sip: Sip,
         ep: SipEndpoint,
         account: Any,
-        report: Callable[[dict[str, Any]], None],
+        report: Report,
     ) -> None:
         self.settings = settings
         self.sip = sip
         self.ep = ep
         self.account = account
         self.report = report
-        self.state = "registering"
+        self.state: RegState | Literal["registering"] = "registering"
         self.failures = 0
         self._stopped = False
         self._retry_due = False
@@ -59,22 +60,23 @@ class Registration:
             self.failures += 1
         changed = state != self.state
         self.state = state
-        event: dict[str, Any] = {
-            "type": "registration",
-            "account": self.settings.aor,
-            "state": state,
-            "code": code,
-            "reason": reason,
-        }
+        retry_in_s: float | None = None
         if state in ("failed", "auth_failed") and not self._stopped:
-            delay = self.next_delay()
-            event["retry_in_s"] = delay
+            retry_in_s = delay = self.next_delay()
             if not self._retry_due:
                 self._retry_due = True
                 self.ep.call_later(delay, self._retry)
-        if state == "registered":
-            event["refresh"] = not changed  # a refresh: a restarted PBX learns the box again
-        self.report(event)
+        self.report(
+            RegistrationResult(
+                account=self.settings.aor,
+                state=state,
+                code=code,
+                reason=reason,
+                retry_in_s=retry_in_s,
+                # a refresh: a restarted PBX learns the box again
+                refresh=(not changed) if state == "registered" else None,
+            )
+        )
         if changed or state != "registered":
             log = _LOGGER.info if state == "registered" else _LOGGER.warning
             log("registration %s: %s (%d %s)", self.settings.aor, state, code, reason)

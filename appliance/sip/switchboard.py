@@ -16,16 +16,35 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from appliance.config import Config
-from appliance.sip.calls import SipAccountObj, SipCall, account_config, header, op, request_user
+from appliance.sip.calls import (
+    DECLINE,
+    SipAccountObj,
+    SipCall,
+    account_config,
+    header,
+    op,
+    request_user,
+)
 from appliance.sip.endpoint import SipEndpoint
+from appliance.sip.events import (
+    CallConnected,
+    CallDialing,
+    CallEnded,
+    CallFailed,
+    CallIncoming,
+    CallOverflow,
+    CallRejected,
+    Dtmf,
+    TransferRefused,
+)
 from appliance.sip.guard import CallerGuard
-from appliance.sip.legs import LIVE, Box, CallMeta, Report, Session
+from appliance.sip.legs import LIVE, CallHandler, CallLegs, CallMeta, Report
 from appliance.sip.media import LinePort
 from appliance.sip.registration import Registration
 from appliance.sip.transfers import TransferDesk, offers_replaces
 
 _LOGGER = logging.getLogger(__name__)
-__all__ = ["CallMeta", "Session", "Switchboard"]
+__all__ = ["CallHandler", "CallMeta", "Switchboard"]
 
 
 REJECT_HOLD_S = 0.25  # a refused or busy call's answer waits this long (see _keep_until_gone)
@@ -44,7 +63,7 @@ class Switchboard(TransferDesk):
         self,
         ep: SipEndpoint,
         cfg: Config,
-        new_session: Callable[[CallMeta], Session],
+        new_session: Callable[[CallMeta], CallHandler],
         report: Report,
     ) -> None:
         self.ep = ep
@@ -56,7 +75,7 @@ class Switchboard(TransferDesk):
         self.pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="session")
         self.accounts: list[SipAccountObj] = []
         self.registrations: dict[int, Registration] = {}
-        self.boxes: dict[str, Box] = {}
+        self.legs_by_key: dict[str, CallLegs] = {}
         self._keys = itertools.count(1)  # call keys c1, c2, ... (dial() runs on any thread)
         self.local: SipAccountObj | None = None
 
@@ -87,14 +106,14 @@ class Switchboard(TransferDesk):
             reg.sip = cfg.sip
 
     def stop(self) -> None:
-        for box in list(self.boxes.values()):
-            for leg in (box.call, box.consult):
+        for legs in list(self.legs_by_key.values()):
+            for leg in (legs.call, legs.consult):
                 if leg is not None:
                     leg.disconnect_port()
                     leg.end()
         for reg in self.registrations.values():
             reg.stop()
-        self.boxes.clear()
+        self.legs_by_key.clear()
         self.accounts.clear()
         self.local = None
 
@@ -112,7 +131,7 @@ class Switchboard(TransferDesk):
     def _live_legs(self) -> int:
         return sum(
             (b.call.state in LIVE) + (b.consult is not None and b.consult.state in LIVE)
-            for b in self.boxes.values()
+            for b in self.legs_by_key.values()
         )
 
     def _incoming(self, acc: SipAccountObj, data: dict[str, Any]) -> None:
@@ -121,13 +140,7 @@ class Switchboard(TransferDesk):
         caller = re.sub(r";tag=[^;>]*", "", header(msg, "From"))
         if not self.guard.allowed(source):
             self.report(
-                {
-                    "type": "call_rejected",
-                    "source": source,
-                    "caller": caller,
-                    "code": 403,
-                    "reason": "source not allowed",
-                }
+                CallRejected(source=source, caller=caller, code=403, reason="source not allowed")
             )
             self._keep_until_gone(call, 403)
             return
@@ -136,20 +149,12 @@ class Switchboard(TransferDesk):
             return
         key = f"c{next(self._keys)}"
         meta = CallMeta(key, self._entry_for(acc, msg), caller, source, "in")
-        box = Box(meta, call, replaces=offers_replaces(msg))
+        legs = CallLegs(meta, call, replaces=offers_replaces(msg))
         call.tag = key
-        self.boxes[key] = box
-        self.report(
-            {
-                "type": "call_incoming",
-                "call": key,
-                "caller": caller,
-                "source": source,
-                "assistant": meta.assistant,
-            }
-        )
+        self.legs_by_key[key] = legs
+        self.report(CallIncoming(call=key, caller=caller, source=source, assistant=meta.assistant))
         call.answer(op(180))
-        self.pool.submit(self._open_session, box)
+        self.pool.submit(self._open_session, legs)
 
     def _entry_for(self, acc: SipAccountObj, msg: str) -> str:
         if acc.settings is not None and acc.settings.entry:
@@ -159,19 +164,20 @@ class Switchboard(TransferDesk):
 
     def _overflow(self, call: SipCall, source: str, caller: str) -> None:
         target = self.human_uri(self.sip.overflow_to) if self.sip.overflow == "transfer" else ""
-        event = {"type": "call_overflow", "caller": caller, "source": source}
         if not target:
-            self.report({**event, "action": "busy", "code": 486})
+            self.report(CallOverflow(caller=caller, source=source, action="busy", code=486))
             self._keep_until_gone(call, 486)
             return
         # answered and referred at once (pjsua puts its own Contact in a 3xx, so a redirect
         # cannot point elsewhere); the caller's phone then calls the person
-        self.report({**event, "action": "transfer", "to": target})
+        self.report(CallOverflow(caller=caller, source=source, action="transfer", to=target))
         self.ep.bury(call)
 
         def on_overflow(kind: str, data: dict[str, Any]) -> None:
             if kind == "transfer_refused":
-                self.report({**event, "type": "transfer_refused", "to": data["dst"], "code": 603})
+                self.report(
+                    TransferRefused(to=data["dst"], source=source, caller=caller, code=DECLINE)
+                )
             elif kind == "state" and data["state"] == "confirmed":
                 call.xfer(target, op())
             elif kind == "transfer_status" and data["final"]:
@@ -190,19 +196,19 @@ class Switchboard(TransferDesk):
         call.handler = lambda kind, data: None
         self.ep.call_later(REJECT_HOLD_S, lambda: _turn_away(call, code))
 
-    def _open_session(self, box: Box) -> None:
+    def _open_session(self, legs: CallLegs) -> None:
         try:
-            session = self.new_session(box.meta)
+            session = self.new_session(legs.meta)
         except Exception as err:
-            _LOGGER.exception("call %s: no session", box.meta.key)
-            self.report({"type": "error", "call": box.meta.key, "message": f"no session: {err}"})
-            self.ep.call_soon(lambda: box.call.end(503))
+            _LOGGER.exception("call %s: no session", legs.meta.key)
+            self.report(CallFailed(call=legs.meta.key, message=f"no session: {err}"))
+            self.ep.call_soon(lambda: legs.call.end(503))
             return
 
         def ready() -> None:
-            box.session = session
-            if box.call.state in LIVE:
-                box.call.answer(op(200))
+            legs.session = session
+            if legs.call.state in LIVE:
+                legs.call.answer(op(200))
             else:
                 self.pool.submit(session.on_ended, "caller hung up before the answer")
 
@@ -210,7 +216,7 @@ class Switchboard(TransferDesk):
 
     # -- outbound ---------------------------------------------------------------------------
 
-    def dial(self, uri: str, assistant: str, session: Session) -> str:
+    def dial(self, uri: str, assistant: str, session: CallHandler) -> str:
         """Place a call led by `assistant` (any thread); returns its key."""
         key = f"c{next(self._keys)}"
 
@@ -218,14 +224,14 @@ class Switchboard(TransferDesk):
             acc = self.accounts[0] if self.accounts else self.local
             call = SipCall(acc, handler=self._on_call)
             call.tag = key
-            box = Box(CallMeta(key, assistant, uri, "", "out"), call, session=session)
-            self.boxes[key] = box
-            self.report({"type": "call_dialing", "call": key, "uri": uri, "assistant": assistant})
+            legs = CallLegs(CallMeta(key, assistant, uri, "", "out"), call, session=session)
+            self.legs_by_key[key] = legs
+            self.report(CallDialing(call=key, uri=uri, assistant=assistant))
             try:
                 call.makeCall(uri, op())
             except Exception as err:
-                self.report({"type": "error", "call": key, "message": f"cannot call {uri}: {err}"})
-                del self.boxes[key]
+                self.report(CallFailed(call=key, message=f"cannot call {uri}: {err}"))
+                del self.legs_by_key[key]
                 self.pool.submit(session.on_ended, f"call failed: {err}")
 
         self.ep.call_soon(go)
@@ -233,101 +239,95 @@ class Switchboard(TransferDesk):
 
     # -- call events ------------------------------------------------------------------------
 
-    def _box_of(self, call: SipCall) -> Box | None:
-        box = self.boxes.get(call.tag)
-        if box is not None and (box.call is call or box.consult is call):
-            return box
+    def _legs_of(self, call: SipCall) -> CallLegs | None:
+        legs = self.legs_by_key.get(call.tag)
+        if legs is not None and (legs.call is call or legs.consult is call):
+            return legs
         return None
 
     def _on_call(self, kind: str, data: dict[str, Any]) -> None:
         call: SipCall = data["call"]
-        box = self._box_of(call)
+        legs = self._legs_of(call)
         if kind == "transfer_refused":
-            self._transfer_refused(call, box, data["dst"])
+            self._transfer_refused(call, legs, data["dst"])
             return
-        if box is None:
+        if legs is None:
             return
-        if call is box.consult:
-            self._on_consult(box, kind, data)
+        if call is legs.consult:
+            self._on_consult(legs, kind, data)
             return
-        if kind == "media" and data["active"] and box.port is None and box.session is not None:
-            box.port = LinePort(
-                f"{box.meta.key}", self.ep.clock_rate, box.session.on_frame, box.session.next_frame
+        if kind == "media" and data["active"] and legs.port is None and legs.session is not None:
+            legs.port = LinePort(
+                f"{legs.meta.key}",
+                self.ep.clock_rate,
+                legs.session.on_frame,
+                legs.session.next_frame,
             )
-            call.connect(box.port)
+            call.connect(legs.port)
         elif kind == "state":
-            self._on_state(box, data)
-        elif kind == "dtmf" and box.session is not None and not box.bridged:
-            self.report(
-                {
-                    "type": "dtmf",
-                    "call": box.meta.key,
-                    "digit": data["digit"],
-                    "method": data["method"],
-                }
-            )
-            self.pool.submit(box.session.on_dtmf, data["digit"])
+            self._on_state(legs, data)
+        elif kind == "dtmf" and legs.session is not None and not legs.bridged:
+            self.report(Dtmf(call=legs.meta.key, digit=data["digit"], method=data["method"]))
+            self.pool.submit(legs.session.on_dtmf, data["digit"])
         elif kind == "transfer_status":
-            self._on_blind_status(box, data)
+            self._on_blind_status(legs, data)
 
-    def _transfer_refused(self, call: SipCall, box: Box | None, dst: str) -> None:
+    def _transfer_refused(self, call: SipCall, legs: CallLegs | None, dst: str) -> None:
         """A REFER the call leg declined (SipCall does): a security event, the call goes on."""
         self.report(
-            {
-                "type": "transfer_refused",
-                "call": box.meta.key if box is not None else call.tag,
-                "to": dst,
-                "source": box.meta.source if box is not None else "",
-                "caller": box.meta.caller if box is not None else "",
-                "code": 603,
-            }
+            TransferRefused(
+                call=legs.meta.key if legs is not None else call.tag,
+                to=dst,
+                source=legs.meta.source if legs is not None else "",
+                caller=legs.meta.caller if legs is not None else "",
+                code=DECLINE,
+            )
         )
 
-    def _on_state(self, box: Box, data: dict[str, Any]) -> None:
-        state, key = data["state"], box.meta.key
-        if state == "confirmed" and box.session is not None:
-            self.report({"type": "call_connected", "call": key, "remote": data["remote"]})
-            self.ep.call_later(1.0, lambda: self._sample(box))
-            self.pool.submit(box.session.on_connected)
+    def _on_state(self, legs: CallLegs, data: dict[str, Any]) -> None:
+        state, key = data["state"], legs.meta.key
+        if state == "confirmed" and legs.session is not None:
+            self.report(CallConnected(call=key, remote=data["remote"]))
+            self.ep.call_later(1.0, lambda: self._sample(legs))
+            self.pool.submit(legs.session.on_connected)
         elif state == "disconnected":
-            stats = {**box.stats, **({"media": box.port.stats()} if box.port else {})}
+            stats = {**legs.stats, **({"media": legs.port.stats()} if legs.port else {})}
             self.report(
-                {
-                    "type": "call_ended",
-                    "call": key,
-                    "code": data["code"],
-                    "reason": data["reason"],
-                    "duration_s": round(data["duration_s"], 2),
-                    "stats": stats,
-                }
+                CallEnded(
+                    call=key,
+                    code=data["code"],
+                    reason=data["reason"],
+                    duration_s=round(data["duration_s"], 2),
+                    stats=stats,
+                )
             )
-            box.call.disconnect_port()
-            if box.consult is not None and box.consult.state in LIVE:
-                box.consult.end()  # the caller left: the person's phone stops ringing too
-            self._retire(box)
-            if box.session is not None and not box.bridged:
-                self.pool.submit(box.session.on_ended, "caller hung up")
+            legs.call.disconnect_port()
+            if legs.consult is not None and legs.consult.state in LIVE:
+                legs.consult.end()  # the caller left: the person's phone stops ringing too
+            self._retire(legs)
+            if legs.session is not None and not legs.bridged:
+                self.pool.submit(legs.session.on_ended, "caller hung up")
 
-    def _sample(self, box: Box) -> None:
-        if box.call.state == "confirmed":
-            box.stats["rtp"] = box.call.rtp_stats() or box.stats.get("rtp", {})
-            self.ep.call_later(1.0, lambda: self._sample(box))
+    def _sample(self, legs: CallLegs) -> None:
+        if legs.call.state == "confirmed":
+            legs.stats["rtp"] = legs.call.rtp_stats() or legs.stats.get("rtp", {})
+            self.ep.call_later(1.0, lambda: self._sample(legs))
 
-    def _retire(self, box: Box) -> None:
-        if all(leg is None or leg.state not in LIVE for leg in (box.call, box.consult)):
-            self.boxes.pop(box.meta.key, None)
-            for leg in (box.call, box.consult):
+    def _retire(self, legs: CallLegs) -> None:
+        if all(leg is None or leg.state not in LIVE for leg in (legs.call, legs.consult)):
+            self.legs_by_key.pop(legs.meta.key, None)
+            for leg in (legs.call, legs.consult):
                 if leg is not None:
                     self.ep.bury(leg)
             # ports go now, on this thread (a pjsua2 object deleted elsewhere aborts)
-            box.port = box.consult_port = None
+            legs.port = legs.consult_port = None
 
     # -- control from sessions (any thread) -------------------------------------------------
 
     def hangup(self, key: str) -> None:
         def go() -> None:
-            box = self.boxes.get(key)
-            if box is not None and not box.bridged:
-                box.call.end()
+            legs = self.legs_by_key.get(key)
+            if legs is not None and not legs.bridged:
+                legs.call.end()
 
         self.ep.call_soon(go)

@@ -18,10 +18,18 @@ import numpy as np
 
 from appliance.audio.pcm import Samples
 from appliance.config import Config
-from appliance.config_sip import Sip, SipAccount
+from appliance.config.sip import Sip, SipAccount
 from appliance.sip.calls import SipCall, op
 from appliance.sip.endpoint import SipEndpoint
-from appliance.sip.legs import Box, Report
+from appliance.sip.events import (
+    CallEnded,
+    TransferDone,
+    TransferFailed,
+    TransferFinish,
+    TransferRefer,
+    TransferStart,
+)
+from appliance.sip.legs import CallLegs, Report
 from appliance.sip.media import LinePort
 
 _LOGGER = logging.getLogger(__name__)
@@ -69,14 +77,14 @@ class TransferDesk:
     ep: SipEndpoint
     cfg: Config
     sip: Sip
-    boxes: dict[str, Box]
+    legs_by_key: dict[str, CallLegs]
     report: Report
     pool: ThreadPoolExecutor
 
     def _on_call(self, kind: str, data: dict[str, Any]) -> None:
         raise NotImplementedError
 
-    def _retire(self, box: Box) -> None:
+    def _retire(self, legs: CallLegs) -> None:
         raise NotImplementedError
 
     def human_uri(self, name: str) -> str:
@@ -95,183 +103,166 @@ class TransferDesk:
         `clip` is what the person hears before the caller is connected (warm only)."""
 
         def go() -> None:
-            box = self.boxes.get(key)
-            if box is None or box.session is None:
+            legs = self.legs_by_key.get(key)
+            if legs is None or legs.session is None:
                 return
             uri = self.human_uri(human)
             if not uri:
-                self._transfer_failed(box, human, "no way to reach that extension")
+                self._transfer_failed(legs, human, "no way to reach that extension")
                 return
-            box.human = human
-            self.report(
-                {
-                    "type": "transfer_start",
-                    "call": key,
-                    "human": human,
-                    "uri": uri,
-                    "mode": self.sip.transfer,
-                }
-            )
+            legs.human = human
+            self.report(TransferStart(call=key, human=human, uri=uri, mode=self.sip.transfer))
             if self.sip.transfer == "blind":
-                box.call.xfer(uri, op())
+                legs.call.xfer(uri, op())
                 return
-            self._warm(box, uri, summary, clip)
+            self._warm(legs, uri, summary, clip)
 
         self.ep.call_soon(go)
 
-    def _transfer_failed(self, box: Box, human: str, why: str) -> None:
-        self.report(
-            {"type": "transfer_failed", "call": box.meta.key, "human": human, "reason": why}
-        )
-        if box.session is not None:
-            self.pool.submit(box.session.on_transfer, False, human, why)
+    def _transfer_failed(self, legs: CallLegs, human: str, why: str) -> None:
+        self.report(TransferFailed(call=legs.meta.key, human=human, reason=why))
+        if legs.session is not None:
+            self.pool.submit(legs.session.on_transfer, False, human, why)
 
-    def _on_blind_status(self, box: Box, data: dict[str, Any]) -> None:
+    def _on_blind_status(self, legs: CallLegs, data: dict[str, Any]) -> None:
         """REFER progress: 202 is only "accepted"; the final NOTIFY tells how the new call went.
         The subscription is ended before our leg is: a NOTIFY arriving for a finished call would
         reach whatever call reuses its pjsua id."""
-        if box.finish == "referring":
-            self._on_attended_status(box, data)
+        if legs.finish == "referring":
+            self._on_attended_status(legs, data)
             return
-        if box.finish:  # a late NOTIFY of an attended try that was bridged after all
+        if legs.finish:  # a late NOTIFY of an attended try that was bridged after all
             data["prm"].cont = False
             return
         code = data["code"]
         if code >= 300:
             data["prm"].cont = False
-            self._transfer_failed(box, box.human, f"{code} {data['reason']}")
+            self._transfer_failed(legs, legs.human, f"{code} {data['reason']}")
         elif data["final"] and code >= 200:
             data["prm"].cont = False
-            self.report(
-                {"type": "transfer_done", "call": box.meta.key, "human": box.human, "mode": "blind"}
-            )
-            box.bridged = True  # the caller is the PBX's now
-            if box.session is not None:
-                self.pool.submit(box.session.on_transfer, True, box.human, "blind")
-            self.ep.call_later(0.1, box.call.end)
+            self.report(TransferDone(call=legs.meta.key, human=legs.human, mode="blind"))
+            legs.bridged = True  # the caller is the PBX's now
+            if legs.session is not None:
+                self.pool.submit(legs.session.on_transfer, True, legs.human, "blind")
+            self.ep.call_later(0.1, legs.call.end)
 
     # -- warm transfer ----------------------------------------------------------------------
 
-    def _warm(self, box: Box, uri: str, summary: str, clip: list[Samples]) -> None:
+    def _warm(self, legs: CallLegs, uri: str, summary: str, clip: list[Samples]) -> None:
         headers = {self.sip.summary_header: summary[:200]} if self.sip.summary_header else {}
-        consult = SipCall(box.call.acc, handler=self._on_call)
-        consult.tag = box.meta.key
-        box.consult = consult
-        box.clip = clip
+        consult = SipCall(legs.call.acc, handler=self._on_call)
+        consult.tag = legs.meta.key
+        legs.consult = consult
+        legs.clip = clip
         try:
             consult.makeCall(uri, op(headers=headers))
         except Exception as err:
-            box.consult = None
-            self._transfer_failed(box, box.human, f"cannot call {uri}: {err}")
+            legs.consult = None
+            self._transfer_failed(legs, legs.human, f"cannot call {uri}: {err}")
             return
         started = time.monotonic()
-        self.ep.call_later(self.sip.warm_timeout_s, lambda: self._warm_timeout(box, started))
+        self.ep.call_later(self.sip.warm_timeout_s, lambda: self._warm_timeout(legs, started))
 
-    def _warm_timeout(self, box: Box, started: float) -> None:
-        c = box.consult
+    def _warm_timeout(self, legs: CallLegs, started: float) -> None:
+        c = legs.consult
         if c is not None and c.state in ("null", "calling", "early", "connecting"):
-            box.consult = None  # first: its "disconnected" is not a failure of its own
+            legs.consult = None  # first: its "disconnected" is not a failure of its own
             self.ep.bury(c)
             c.end()
             self._transfer_failed(
-                box, box.human, f"no answer in {time.monotonic() - started:.0f} s"
+                legs, legs.human, f"no answer in {time.monotonic() - started:.0f} s"
             )
 
-    def _on_consult(self, box: Box, kind: str, data: dict[str, Any]) -> None:
+    def _on_consult(self, legs: CallLegs, kind: str, data: dict[str, Any]) -> None:
         consult = data["call"]
-        if kind == "media" and data["active"] and box.consult_port is None:
-            clip, box.clip = box.clip, []
+        if kind == "media" and data["active"] and legs.consult_port is None:
+            clip, legs.clip = legs.clip, []
             silence = np.zeros(self.ep.clock_rate // 50, dtype=np.float32)
-            player = _Player(clip, silence, lambda: self.ep.call_soon(lambda: self._connect(box)))
-            box.consult_port = LinePort(
-                f"{box.meta.key}x", self.ep.clock_rate, player.heard, player.next
+            player = _Player(clip, silence, lambda: self.ep.call_soon(lambda: self._connect(legs)))
+            legs.consult_port = LinePort(
+                f"{legs.meta.key}x", self.ep.clock_rate, player.heard, player.next
             )
-            consult.connect(box.consult_port)
+            consult.connect(legs.consult_port)
         elif kind == "state" and data["state"] == "disconnected":
-            if box.bridged or box.finish == "referring":
+            if legs.bridged or legs.finish == "referring":
                 # the person hung up, or their phone swapped this leg for the caller's new call
                 self.report(
-                    {
-                        "type": "call_ended",
-                        "call": box.meta.key,
-                        "leg": "human",
-                        "code": data["code"],
-                        "reason": data["reason"],
-                        "duration_s": round(data["duration_s"], 2),
-                    }
+                    CallEnded(
+                        call=legs.meta.key,
+                        leg="human",
+                        code=data["code"],
+                        reason=data["reason"],
+                        duration_s=round(data["duration_s"], 2),
+                    )
                 )
                 consult.disconnect_port()
-                if box.finish == "bridge":
-                    box.call.end()  # the caller was talking to the person through the box
-            elif box.consult is consult:
-                box.consult = None
-                box.consult_port = None
-                self._transfer_failed(box, box.human, f"{data['code']} {data['reason']}")
-            self._retire(box)
+                if legs.finish == "bridge":
+                    legs.call.end()  # the caller was talking to the person through the box
+            elif legs.consult is consult:
+                legs.consult = None
+                legs.consult_port = None
+                self._transfer_failed(legs, legs.human, f"{data['code']} {data['reason']}")
+            self._retire(legs)
 
-    def _connect(self, box: Box) -> None:
+    def _connect(self, legs: CallLegs) -> None:
         """The person was briefed: hand the caller over (attended) where the caller's phone can
         take it, else bridge."""
-        if box.consult is None or box.consult.state != "confirmed" or box.call.state != "confirmed":
+        if (
+            legs.consult is None
+            or legs.consult.state != "confirmed"
+            or legs.call.state != "confirmed"
+        ):
             return
-        if self.sip.warm_finish == "bridge" or not box.replaces:
+        if self.sip.warm_finish == "bridge" or not legs.replaces:
             why = "configured" if self.sip.warm_finish == "bridge" else "no Replaces"
-            self._bridge(box, why)
+            self._bridge(legs, why)
             return
-        box.finish = "referring"
+        legs.finish = "referring"
         try:
-            box.call.xferReplaces(box.consult, op())
+            legs.call.xferReplaces(legs.consult, op())
         except Exception as err:
-            self._bridge(box, f"REFER failed: {err}")
+            self._bridge(legs, f"REFER failed: {err}")
             return
-        self.report({"type": "transfer_refer", "call": box.meta.key, "human": box.human})
-        self.ep.call_later(REFER_TIMEOUT_S, lambda: self._refer_timeout(box))
+        self.report(TransferRefer(call=legs.meta.key, human=legs.human))
+        self.ep.call_later(REFER_TIMEOUT_S, lambda: self._refer_timeout(legs))
 
-    def _on_attended_status(self, box: Box, data: dict[str, Any]) -> None:
+    def _on_attended_status(self, legs: CallLegs, data: dict[str, Any]) -> None:
         """How the REFER with Replaces went: refused or failed means bridge; the final 2xx NOTIFY
         (the caller's phone is talking to the person) means the box leaves."""
         code = data["code"]
         if code >= 300:
             data["prm"].cont = False
-            self._bridge(box, f"REFER answered {code} {data['reason']}")
+            self._bridge(legs, f"REFER answered {code} {data['reason']}")
         elif data["final"] and code >= 200:
             data["prm"].cont = False
-            box.finish, box.bridged = "attended", True
-            self._done(box, "attended", "")
+            legs.finish, legs.bridged = "attended", True
+            self._done(legs, "attended", "")
             # the caller's phone talks to the person now; ending our caller leg also ends the
             # consultation leg if the person's phone has not already (switchboard._on_state)
-            self.ep.call_later(0.1, box.call.end)
+            self.ep.call_later(0.1, legs.call.end)
 
-    def _refer_timeout(self, box: Box) -> None:
-        if box.finish == "referring":
-            self._bridge(box, f"no answer to the REFER in {REFER_TIMEOUT_S:.0f} s")
+    def _refer_timeout(self, legs: CallLegs) -> None:
+        if legs.finish == "referring":
+            self._bridge(legs, f"no answer to the REFER in {REFER_TIMEOUT_S:.0f} s")
 
-    def _bridge(self, box: Box, why: str) -> None:
+    def _bridge(self, legs: CallLegs, why: str) -> None:
         """Connect the caller with the person through the box's conference bridge."""
-        c = box.consult
-        if c is None or c.state != "confirmed" or box.call.state != "confirmed":
-            box.finish = ""
+        c = legs.consult
+        if c is None or c.state != "confirmed" or legs.call.state != "confirmed":
+            legs.finish = ""
             if c is not None and c.state == "disconnected":  # the person's leg is gone
                 self.ep.bury(c)  # kept (see SipEndpoint.graveyard), not deleted here
-                box.consult = box.consult_port = None
-            if box.call.state == "confirmed" and not box.bridged:
-                self._transfer_failed(box, box.human, f"the person's call ended ({why})")
+                legs.consult = legs.consult_port = None
+            if legs.call.state == "confirmed" and not legs.bridged:
+                self._transfer_failed(legs, legs.human, f"the person's call ended ({why})")
             return
-        box.call.bridge(c)
-        box.finish, box.bridged = "bridge", True
-        self._done(box, "bridge", why)
+        legs.call.bridge(c)
+        legs.finish, legs.bridged = "bridge", True
+        self._done(legs, "bridge", why)
 
-    def _done(self, box: Box, mode: str, why: str) -> None:
-        _LOGGER.info("call %s: transferred to %s (%s%s)", box.meta.key, box.human, mode,
+    def _done(self, legs: CallLegs, mode: TransferFinish, why: str) -> None:
+        _LOGGER.info("call %s: transferred to %s (%s%s)", legs.meta.key, legs.human, mode,
                      f": {why}" if why else "")  # fmt: skip
-        self.report(
-            {
-                "type": "transfer_done",
-                "call": box.meta.key,
-                "human": box.human,
-                "mode": mode,
-                **({"why": why} if why else {}),
-            }
-        )
-        if box.session is not None:
-            self.pool.submit(box.session.on_transfer, True, box.human, mode)
+        self.report(TransferDone(call=legs.meta.key, human=legs.human, mode=mode, why=why or None))
+        if legs.session is not None:
+            self.pool.submit(legs.session.on_transfer, True, legs.human, mode)

@@ -9,6 +9,17 @@ _ABBREV = re.compile(r"\b(mr|mrs|ms|dr|st|no|vs|etc|e\.g|i\.e|a\.m|p\.m|approx|i
 _MARKUP = re.compile(r"<\|[^|]*\|>|[*_#`]+")
 
 
+def sentence_end(text: str) -> int | None:
+    """Where the first finished sentence of `text` ends, with the blanks after it (None: no
+    sentence is finished yet; "Dr." and "3.5" end none)."""
+    for m in _END.finditer(text):
+        head = text[: m.end(1)]
+        if _ABBREV.search(head) or (re.search(r"\d\.$", head) and m.group(2) == ""):
+            continue
+        return m.end()
+    return None
+
+
 class SentenceSplitter:
     """Feed text pieces; get back finished sentences. The first one may be cut at a comma
     after `first_min_words` words, so that the caller hears something sooner."""
@@ -31,11 +42,9 @@ class SentenceSplitter:
                 self.first = False
 
     def _cut(self) -> int | None:
-        for m in _END.finditer(self.buf):
-            head = self.buf[: m.end(1)]
-            if _ABBREV.search(head) or (re.search(r"\d\.$", head) and m.group(2) == ""):
-                continue
-            return m.end()
+        end = sentence_end(self.buf)
+        if end is not None:
+            return end
         if self.first:
             comma = re.search(r"[,;:]\s", self.buf)
             if comma and len(self.buf[: comma.start()].split()) >= self.first_min_words:

@@ -7,14 +7,30 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
-import onnxruntime
 
 from appliance.audio.pcm import Samples, resample
 from appliance.errors import SpeechError
 
 _LOGGER = logging.getLogger(__name__)
+
+
+class TtsVoice(Protocol):
+    """A loaded voice as the call loop and the phrase cache use it (`PiperTts` is the real one)."""
+
+    rate: int  # the voice's own sample rate
+
+    def synthesize(
+        self, text: str, *, length_scale: float = 1.0, rate: int | None = None
+    ) -> Iterator[Samples]:
+        """Audio for `text`, one array per sentence, at `rate` (default: the voice's own)."""
+        ...
+
+    def speak(
+        self, text: str, *, length_scale: float = 1.0, rate: int | None = None
+    ) -> Samples: ...
 
 
 class PiperTts:
@@ -23,6 +39,7 @@ class PiperTts:
     def __init__(self, folder: Path, *, threads: int = 1) -> None:
         import json
 
+        import onnxruntime  # here, not at the top: the voices module must import light
         from piper import PiperVoice
         from piper.config import PiperConfig
         from piper.phonemize_espeak import ESPEAK_DATA_DIR

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 from appliance import paths
@@ -13,7 +14,7 @@ from appliance.config import Config, Voice
 from appliance.models import model_path
 from appliance.speech.asr import AsrModel
 from appliance.speech.sentences import SentenceSplitter
-from appliance.speech.tts import PiperTts
+from appliance.speech.tts import PiperTts, TtsVoice
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -21,10 +22,15 @@ _LOGGER = logging.getLogger(__name__)
 def guard_sentences(cfg: Config, language: str) -> list[str]:
     """The refusal and emergency phrases as the call's sentence splitter hands them to the
     mouth (so they are cached audio: spoken at once, without waiting for synthesis)."""
-    sp = cfg.speech
+    speech = cfg.speech
     number = cfg.team.emergency_number_for(language)
     out: list[str] = []
-    for text in (sp.refusal_for(language), sp.emergency_for(language, number)):
+    for text in (
+        speech.refusal_for(language),
+        speech.emergency_for(language, number),
+        speech.deferral_for(language),
+        speech.after_fact_for(language),
+    ):
         splitter = SentenceSplitter()
         out += splitter.feed(text) + splitter.flush()
     return out
@@ -33,12 +39,21 @@ def guard_sentences(cfg: Config, language: str) -> list[str]:
 class SpeechModels:
     """Recognisers and voices, each loaded once and shared by all calls; a phrase cache."""
 
-    def __init__(self, cfg: Config, *, models_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        cfg: Config,
+        *,
+        models_dir: Path | None = None,
+        asr_models: Mapping[str, AsrModel] | None = None,
+        voices: Mapping[str, TtsVoice] | None = None,
+    ) -> None:
+        """`asr_models` and `voices`: models already made, by manifest name (`AsrChoice.model`,
+        `Voice.model`); they are used as they are and nothing is loaded for those names."""
         self.cfg = cfg
         self.models_dir = models_dir
         self.rate = cfg.speech.line_rate
-        self._asr: dict[str, AsrModel] = {}
-        self._voices: dict[str, PiperTts] = {}
+        self._asr: dict[str, AsrModel] = dict(asr_models or {})
+        self._voices: dict[str, TtsVoice] = dict(voices or {})
         self._phrases: dict[tuple[str, float, str], Samples] = {}
         self._lock = threading.Lock()
 
@@ -62,7 +77,7 @@ class SpeechModels:
                     self._asr[choice.model] = VoskModel(folder, cache=paths.data_dir() / "cache")
             return self._asr[choice.model]
 
-    def voice(self, voice: Voice) -> PiperTts:
+    def voice(self, voice: Voice) -> TtsVoice:
         with self._lock:
             if voice.model not in self._voices:
                 folder = model_path(voice.model, models_dir=self.models_dir)
@@ -86,8 +101,8 @@ class SpeechModels:
     def warm(self) -> float:
         """Load every model the team uses and synthesize its fixed phrases (ms)."""
         t0 = time.perf_counter()
-        sp = self.cfg.speech
-        fixed = [sp.reprompt, sp.goodbye, sp.not_understood, sp.one_moment, sp.apology]
+        said = self.cfg.speech
+        fixed = [said.reprompt, said.goodbye, said.not_understood, said.one_moment, said.apology]
         for a in self.cfg.assistants:
             self.asr(a.language)
             texts = [a.greeting, *fixed, *(r.announcement for r in a.handoffs)]

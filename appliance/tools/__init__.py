@@ -9,19 +9,27 @@ happens. `handoff` is implied: the handoff rules apply whether or not the list n
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from appliance.assistants.router import Router
 from appliance.tools import human, messages
 
+ALL_CHANNELS = frozenset({"text", "voice", "simulate", "console", "sip"})
+
 
 @dataclass(frozen=True)
 class Tool:
-    """One integrated tool: what it does (for the TUI and the checker) and its code."""
+    """One integrated tool: what it does (for the TUI and the checker), what it works with
+    (its arguments: name -> what it holds), the channels it works on and its code."""
 
     name: str
     does: str
     code: Callable[..., object]
+    arguments: dict[str, str] = field(default_factory=dict)
+    channels: frozenset[str] = ALL_CHANNELS
+
+    def works_on(self, channel: str) -> bool:
+        return channel in self.channels
 
 
 TOOLS: dict[str, Tool] = {
@@ -32,17 +40,26 @@ TOOLS: dict[str, Tool] = {
             "hands the caller to another assistant by the handoff rules (implied: the rules "
             "apply with or without it)",
             Router.decide,
+            {"target": "an assistant named by one of the assistant's handoff rules"},
         ),
         Tool(
             "transfer_to_human",
-            "puts the caller through to a team.human_extensions person on request",
+            "puts the caller through to a team.human_extensions person on request (phone "
+            "calls; appliance/tools/transfer.py runs it)",
             human.wants_person,
+            {"person": "one of team.human_extensions, by name or description words"},
+            frozenset({"sip"}),
         ),
         Tool(
             messages.TOOL,
             "records the caller's request (name, callback number, need) as a message for the "
             "team, shown in the TUI's Calls and Dashboard tabs",
             messages.take,
+            {
+                "name": "the caller's name (slot)",
+                "callback": "the number to call back (slot, else the caller id)",
+                "need": "what the caller wants (slot, else their own words)",
+            },
         ),
     )
 }

@@ -55,13 +55,22 @@ def _their_words(lines: Sequence[_Line]) -> str:
     return said[-WORDS_CHARS:]
 
 
-def take(conv: _Conversation, assistant: Assistant, said: str = "") -> MessageTaken | None:
-    """The message to record after a slot update or a reply (`said`), or None if nothing new."""
+def take(
+    conv: _Conversation, assistant: Assistant, said: str = "", *, question: str = ""
+) -> MessageTaken | None:
+    """The message to record after a slot update or a reply (`said`), or None if nothing new.
+    `question`: a question the box could not answer from the office facts (it deferred): it
+    goes into the message, so someone answers it."""
     old = conv.message
     need = conv.slots.get("need", "")
     if old is None and not ((TOOL in assistant.tools and need) or PROMISE.search(said)):
         return None
     what = need or (old.what if old is not None else "") or _their_words(conv.lines)
+    if question:
+        asked = f"asked: {question.strip()}"
+        what = asked if not what or what == _their_words(conv.lines) else f"{what}; {asked}"
+        if old is not None and asked in old.what:
+            what = old.what
     who = conv.slots.get("name", "")
     callback = conv.slots.get("callback") or caller_number(conv.caller)
     if old is not None and (old.who, old.callback, old.what) == (who, callback, what):

@@ -14,7 +14,7 @@ import pytest
 import yaml
 from sipkit import GREETING_MS, Kamailio, Proc, Wavs, silence_wav, start_call
 
-from appliance.control import Subscription, request, subscribe
+from appliance.daemon.control_server import Subscription, request, subscribe
 
 pytestmark = pytest.mark.e2e
 Event = dict[str, Any]

@@ -23,7 +23,7 @@ import pytest
 from sipkit import GREETING_MS, Proc, Wavs, box_config, call, free_port, silence_wav, start_call
 from textual.widgets import Static
 
-from appliance.control_client import request
+from appliance.daemon.control_client import request
 from tui.app import VoiceboxApp
 from tui.calls_pane import CallLog, Search, transcript
 from tui.dashboard import Dashboard

@@ -25,7 +25,7 @@ from sipkit import (
     start_extension,
 )
 
-from appliance.control import request
+from appliance.daemon.control_server import request
 
 pytestmark = pytest.mark.e2e
 Event = dict[str, Any]
@@ -46,8 +46,14 @@ def box(kamailio: Kamailio, sipdir: Path) -> Iterator[tuple[Proc, Path]]:
     """Warm transfers (default finish: attended), at most 2 calls, key 0 reaches the desk. The
     front desk is the whole team: these tests are about the legs, and a box on a busy 2-core
     machine loads one assistant in a fraction of the starter team's time."""
-    cfg = box_config(sipdir / "attended.yaml", kamailio, user="104", transfer="warm", max_calls=2,
-                     warm_finish="attended")
+    cfg = box_config(
+        sipdir / "attended.yaml",
+        kamailio,
+        user="104",
+        transfer="warm",
+        max_calls=2,
+        warm_finish="attended",
+    )
     data = yaml.safe_load(cfg.read_text())
     data["team"]["human_extensions"] = [
         {"name": "desk", "extension": "201", "description": "the front desk"}

@@ -26,10 +26,13 @@ def test_registered_box_answers_and_hands_off_to_scheduling(
 ) -> None:
     reg = box.of("registration")
     assert reg and reg[-1]["state"] == "registered" and reg[-1]["account"].startswith("sip:100@")
-    # the caller stays 14 s after speaking: the announcement (about 4 s) and the scheduling
-    # assistant's first sentence must both be heard; with 9 s, CI's call ended before the reply
+    # the caller stays 18 s after speaking: the announcement (about 2.5 s), a "one moment" and
+    # the scheduling assistant's first sentence must all be heard; on 2 cores, with the caller's
+    # process beside the box, that sentence starts 8-10 s after the caller stops (the target's
+    # prefill of the handoff note, history and office facts: issue 16); CI's call ended
+    # before the reply with 9 s and, once, with 14 s
     said = "I'd like to book an appointment for Tuesday."
-    wav = wavs.script("book", [(GREETING_MS, said)], 14000)
+    wav = wavs.script("book", [(GREETING_MS, said)], 18000)
     rec = sipdir / "book-heard.wav"
     mark = box.mark()
     rc, events = call(f"sip:100@{kamailio.host}", wav, rec, "--tail", "1")
@@ -46,7 +49,8 @@ def test_registered_box_answers_and_hands_off_to_scheduling(
     heard = transcribe(speech_models, rec)
     assert words(handoff[0]["announcement"]) <= words(heard) | {"i'll", "let"}, heard
     overlap = words(reply["text"]) & words(heard)
-    assert len(overlap) >= len(words(reply["text"])) // 2, (reply["text"], heard)
+    timeline = [(e.get("t_ms"), e["type"], e.get("text")) for e in box.events[mark:]]
+    assert len(overlap) >= len(words(reply["text"])) // 2, (reply["text"], heard, timeline)
 
     conv_id = next(e["conversation"] for e in box.of("call_start", mark))
     db = sqlite3.connect(sipdir / "box.db")

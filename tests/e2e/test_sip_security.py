@@ -171,7 +171,7 @@ def test_the_graveyard_keeps_only_calls_whose_id_is_not_idle(sipdir: Path) -> No
 
     ep = SipEndpoint(bind="127.0.0.1", port=0)
     ep.start()
-    board = Switchboard(ep, cfg, no_session, events.append)
+    board = Switchboard(ep, cfg, no_session, lambda ev: events.append(ev.to_wire()))
     ep.on_stop.append(board.stop)
     scanner = RawUA(bind="127.0.0.2")
     codes: dict[int, int] = {}

@@ -78,7 +78,7 @@ def certs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 def register_over_tls(kam_dir: Path, key: Path, cert: Path, ca_file: Path) -> tuple[int, str]:
     """Start a TLS kamailio on `cert`, register 100 over TLS trusting `ca_file`: (code, log)."""
-    from appliance.config_sip import SipAccount
+    from appliance.config.sip import SipAccount
     from appliance.sip.calls import SipAccountObj, account_config
     from appliance.sip.endpoint import SipEndpoint
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from appliance.config import Slot, load_config
+from appliance.daemon.reload import prune
 from appliance.engine import PROFILE, profile_key
-from appliance.reload import prune
 
 
 def test_reconfigured_engine_shares_the_model_and_old_conversations_keep_their_profile(

@@ -10,12 +10,14 @@ from typing import Any
 
 import yaml
 from textual.pilot import Pilot
-from textual.widgets import Input, SelectionList, Static, TextArea
+from textual.widgets import Input, Label, ListItem, SelectionList, Static, TextArea
 
 from appliance.config import load_config, template_text
-from appliance.control import ControlServer
+from appliance.daemon.control_server import ControlServer
 from tui.app import VoiceboxApp
-from tui.assistants import AssistantsPane, RuleList, TeamList
+from tui.assistants import AssistantsPane, FactList, RuleList, TeamList
+from tui.dialogs import ConfirmScreen
+from tui.fact_editor import FactEditor
 from tui.fields import BoundField
 from tui.lint_pane import LintPane
 from tui.record_editor import RecordEditor
@@ -404,3 +406,134 @@ def test_save_without_daemon_says_so(
         assert any("daemon is not running" in n for n in notes), notes
 
     drive(app, script)
+
+
+def fact_rows(app: VoiceboxApp, list_id: str) -> list[str]:
+    box = app.query_one(f"#{list_id}", FactList)
+    return [str(item.query_one(Label).render()) for item in box.query(ListItem)]
+
+
+def test_add_edit_and_delete_a_team_fact(
+    tmp_path: Path, make_app: Callable[..., VoiceboxApp], drive: Drive
+) -> None:
+    path = starter_file(tmp_path)
+    app = make_app(path)
+    count = len(load_config(path).team.facts)
+
+    async def script(app: VoiceboxApp, pilot: Pilot[None]) -> None:
+        await open_team(app, pilot, "frontdesk")
+        app.query_one("#team-facts", FactList).focus()
+        await pilot.press("n")
+        await pilot.pause()
+        editor = app.screen
+        assert isinstance(editor, FactEditor)
+        await pilot.press("ctrl+s")  # empty topic and answer: refused
+        await pilot.pause()
+        assert isinstance(app.screen, FactEditor)
+        assert error_text(field(editor, "Topic")) == "✗ required"
+        field(editor, "Topic").editor.value = "holiday closing"  # type: ignore[attr-defined]
+        await replace_text(pilot, field(editor, "Answer").editor, "Closed December 24 to 26.")  # type: ignore[arg-type]
+        await replace_text(
+            pilot,
+            field(editor, "Example caller").editor,  # type: ignore[arg-type]
+            "Are you open at Christmas?\n\n  When are you closed?  \n",
+        )
+        assert "✓ valid" in str(editor.query_one("#record-status", Static).render())
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert not isinstance(app.screen, FactEditor)
+        facts = app.doc.get(("team", "facts"))
+        assert len(facts) == count + 1
+        assert facts[-1] == {
+            "topic": "holiday closing",
+            "answer": "Closed December 24 to 26.",
+            "examples": ["Are you open at Christmas?", "When are you closed?"],
+        }
+        row = fact_rows(app, "team-facts")[-1]
+        assert row == f" {count + 1}. holiday closing: Closed December 24 to 26."
+        long = "opening hours: We are open Monday to Friday 8 am to 6 pm"
+        assert fact_rows(app, "team-facts")[0] == f" 1. {long[:43]}…"  # fits at 80x24
+
+        # edit: enter on the fact, a new answer
+        box = app.query_one("#team-facts", FactList)
+        box.focus()
+        box.index = count
+        await pilot.press("enter")
+        await pilot.pause()
+        editor = app.screen
+        assert isinstance(editor, FactEditor)
+        area = field(editor, "Answer").editor
+        assert isinstance(area, TextArea) and area.text == "Closed December 24 to 26."
+        await replace_text(pilot, area, "Closed December 24 to January 1.")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert app.doc.get(("team", "facts", count, "answer")) == "Closed December 24 to January 1."
+        await pilot.press("ctrl+s")  # save the file
+        await pilot.pause()
+        assert load_config(path).team.facts[-1].answer == "Closed December 24 to January 1."
+
+        # delete: x asks first; n keeps it, y deletes it
+        box.focus()
+        box.index = count
+        await pilot.press("x")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "holiday closing" in app.screen.question
+        await pilot.press("n")
+        await pilot.pause()
+        assert len(app.doc.get(("team", "facts"))) == count + 1
+        await pilot.press("x")
+        await pilot.pause()
+        await pilot.press("y")
+        await pilot.pause()
+        topics = [f["topic"] for f in app.doc.get(("team", "facts"))]
+        assert len(topics) == count and "holiday closing" not in topics
+        assert len(fact_rows(app, "team-facts")) == count
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+
+    drive(app, script)
+    assert len(load_config(path).team.facts) == count
+
+
+def test_assistant_fact_with_a_duplicate_topic_is_marked(
+    tmp_path: Path, make_app: Callable[..., VoiceboxApp], drive: Drive
+) -> None:
+    path = starter_file(tmp_path)
+    app = make_app(path)
+
+    async def script(app: VoiceboxApp, pilot: Pilot[None]) -> None:
+        pane = await open_team(app, pilot, "support")
+        label = str(app.query_one("#facts-label", Label).render())
+        assert label.startswith("Facts of support only")
+        own = len(app.doc.get(("assistants", pane.index, "facts")) or [])
+        assert len(fact_rows(app, "facts")) == own
+        app.query_one("#facts", FactList).focus()
+        await pilot.press("n")
+        await pilot.pause()
+        editor = app.screen
+        assert isinstance(editor, FactEditor)
+        field(editor, "Topic").editor.value = "Opening hours"  # type: ignore[attr-defined]
+        await replace_text(pilot, field(editor, "Answer").editor, "Support works 9 to 5.")  # type: ignore[arg-type]
+        status = str(editor.query_one("#record-status", Static).render())
+        assert "duplicate topic" in status and "contradicts team.facts[0]" in status
+        await pilot.press("ctrl+s")  # a warning does not block
+        await pilot.pause()
+        assert not isinstance(app.screen, FactEditor)
+        facts = app.doc.get(("assistants", pane.index, "facts"))
+        assert facts[-1]["topic"] == "Opening hours" and facts[-1]["examples"] == []
+        rows = fact_rows(app, "facts")
+        assert rows[-1].startswith(f"!{own + 1}. Opening hours")  # the warning's mark
+        note = str(app.query_one("#facts-error", Static).render())
+        assert "duplicate topic" in note
+        # the team list is unchanged, and another assistant does not show support's fact
+        assert not any(r.startswith("!") for r in fact_rows(app, "team-facts"))
+        app.query_one(TeamList).focus()
+        app.query_one(TeamList).index = [a["name"] for a in pane.assistants].index("sales")
+        await pilot.pause()
+        assert not any("Opening hours" in r for r in fact_rows(app, "facts"))
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+
+    drive(app, script)
+    assert load_config(path).assistant("support").facts[-1].answer == "Support works 9 to 5."

@@ -18,9 +18,11 @@ from textual.widgets import Input, Select
 from appliance.config import Config, template_text
 from appliance.events import (
     AssistantReply,
+    FactsRetrieved,
     HandoffCompleted,
     HandoffStarted,
     RoutingDecided,
+    SentenceBlocked,
     SlotsUpdated,
 )
 from tui.app import VoiceboxApp
@@ -285,3 +287,36 @@ def test_quitting_during_a_turn_lets_the_turn_leave_the_model_first(
 
     run_console(app, scenario)
     assert seen[0]._idle.is_set()  # the app closed the team only after the turn was over
+
+
+def test_turn_view_shows_the_facts_a_reply_used_and_the_sentence_kept_back() -> None:
+    view = TurnView()
+    facts = FactsRetrieved(
+        "c1", turn=1, assistant="sales", topics=["Premium package", "payment"], scores=[0.81, 0.4]
+    )
+    none = FactsRetrieved("c1", turn=2, assistant="sales", topics=[], scores=[])
+    blocked = SentenceBlocked(
+        "c1",
+        turn=2,
+        assistant="sales",
+        sentence="Students get 10% off.",
+        claims=["number 10", "policy discount"],
+    )
+    injection = RoutingDecided(
+        "c1",
+        turn=3,
+        assistant="sales",
+        outcome="refused",
+        target=None,
+        path="guard",
+        reason="prompt injection",
+        scores={},
+        latency_ms=0.2,
+    )
+    got = [t.plain for e in (facts, none, blocked, injection) for t in view.render(e)]
+    assert got == [
+        "  facts: Premium package 0.81, payment 0.40",
+        "  facts: none for this question",
+        "  ✗ not said (no fact for number 10, policy discount): Students get 10% off.",
+        "  route refused · guard · 0.2 ms · prompt injection",
+    ]

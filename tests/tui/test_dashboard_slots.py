@@ -12,8 +12,8 @@ from typing import Any
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 
-from appliance.control import ControlServer
-from appliance.live_state import LiveState
+from appliance.daemon.control_server import ControlServer
+from appliance.daemon.live_state import LiveState
 from tui.app import VoiceboxApp
 from tui.dashboard import Dashboard
 

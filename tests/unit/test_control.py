@@ -17,12 +17,18 @@ import pytest
 import yaml
 from waiting import wait_until
 
+from appliance.cli.sip import config_file
 from appliance.config import load_config, template_text
-from appliance.config_sip import SipAccount
-from appliance.control import ControlError, ControlServer, LiveState, request, subscribe
-from appliance.daemon import config_file
+from appliance.config.sip import SipAccount
+from appliance.daemon.control_server import (
+    ControlError,
+    ControlServer,
+    LiveState,
+    request,
+    subscribe,
+)
+from appliance.daemon.reload import TEMPLATE_ONLY, live_config, problems, reload_box, restart_needed
 from appliance.errors import ConfigError
-from appliance.reload import TEMPLATE_ONLY, live_config, problems, reload_box, restart_needed
 
 Event = dict[str, Any]
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from waiting import wait_until
 
-from appliance.control import (
+from appliance.daemon.control_server import (
     MAX_CLIENTS,
     ControlError,
     ControlServer,

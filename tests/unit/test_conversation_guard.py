@@ -15,8 +15,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
+from fakes import HashingEmbedder
 
 from appliance.assistants import prompts
+from appliance.assistants.facts import FactIndex
 from appliance.assistants.leak import QUOTE_WORDS, QuoteGuard
 from appliance.assistants.router import Router
 from appliance.brain.llm import Message
@@ -59,6 +61,8 @@ class _Engine:
         self.slots = SimpleNamespace(extract=lambda text, assistant: {})
         self.reply = reply
         self.calls: list[list[Message]] = []
+        # the office facts, found by keywords (the real retrieval on a hashing embedder)
+        self.facts = {a.name: FactIndex(cfg, a, HashingEmbedder()) for a in cfg.assistants}
 
     def stream_reply(
         self, session: Any, a: Assistant, messages: list[Message], cancel: threading.Event
@@ -160,7 +164,7 @@ def test_a_reply_that_quotes_the_system_prompt_is_replaced_before_it_is_spoken()
 
 
 def test_an_ordinary_reply_passes_the_quote_check_whole() -> None:
-    engine = _Engine(_cfg(), reply="Hello! We are open from nine to five, Monday to Friday.")
+    engine = _Engine(_cfg(), reply="Hello! We are open from 8 am to 6 pm, Monday to Friday.")
     heard: list[str] = []
     r = _conv(engine, []).handle("When are you open?", on_text=heard.append)
     assert r.fixed is None and "".join(heard) == r.reply == engine.reply
@@ -320,3 +324,62 @@ def test_every_phrase_a_template_prompt_tells_its_assistant_to_say_may_be_said()
                 assert not g.leaked and said == phrase, (name, a.name, phrase)
                 checked += 1
     assert checked >= 10
+
+
+def test_the_office_facts_come_just_before_the_callers_message() -> None:
+    engine, events = _Engine(load_config()), []  # type: ignore[var-annotated]
+    conv = _conv(engine, events)
+    conv.handle("What are your opening hours?")
+    *_, note, last = engine.calls[-1]
+    assert (last.role, last.content) == ("user", "What are your opening hours?")
+    assert note.role == "system" and note.content.startswith("Office facts:")
+    assert "opening hours:" in note.content
+    # what to do with them is in the cached prefix, not repeated every turn
+    assert "take a message" in prompts.system_prompt(conv.assistant)
+    assert "take a message" not in note.content
+
+
+def test_a_question_the_box_deferred_travels_with_the_message_taken_later() -> None:
+    deferral = "I don't have that information here; I can take a message."
+    engine = _Engine(load_config(), reply=deferral)
+    events: list[Event] = []
+    conv = _conv(engine, events)
+    conv.handle("Do you sponsor local football teams?")
+    assert conv.message is None  # nothing promised yet, nothing recorded
+    engine.reply = "Thanks, someone from the office will call you back."
+    conv.handle("Yes please, tell them Ann called.")
+    assert conv.message is not None
+    assert "asked: Do you sponsor local football teams?" in conv.message.what
+
+
+def test_a_deferred_reply_to_details_is_not_recorded_as_a_question() -> None:
+    # CI of stop 21: "Please call me back on 555 0142." drew a deferral and the message became
+    # "printer prints blank pages; asked: Please call me back on 555 0142."
+    engine = _Engine(load_config(), reply="I'll pass your request to the team.")
+    conv = _conv(engine, [])
+    conv.handle("Please call me back on 555 0142.")
+    conv.handle("Yes please, tell them Ann called.")
+    assert conv._question == ""
+    assert conv.message is None or "asked:" not in conv.message.what
+
+
+def test_an_llm_handoff_is_not_made_when_the_assistants_own_fact_answers() -> None:
+    from appliance.assistants.router import Decision
+    from appliance.config.facts import Fact
+
+    cfg = load_config()
+    cfg.assistant("sales").facts = [
+        Fact(topic="Premium package price", answer="Premium is 199 dollars per month.")
+    ]
+    engine = _Engine(cfg)
+    conv = Conversation(engine, channel="text", assistant="sales", listeners=[])  # type: ignore[arg-type]
+    llm = Decision("support", "llm", "LLM: 'the caller has a technical problem'", {})
+    kept = conv._own_fact_keeps(llm, "How much is the Premium package per month?")
+    assert (kept.target, kept.path) == (None, "facts")
+    assert "Premium package price" in kept.reason
+    # a question its facts do not answer, a clear rule match, another assistant: as decided
+    assert conv._own_fact_keeps(llm, "My printer is broken.") is llm
+    fast = Decision("support", "fast", "matches 'a technical problem'", {})
+    assert conv._own_fact_keeps(fast, "How much is the Premium package per month?") is fast
+    desk = Conversation(engine, channel="text", assistant="frontdesk", listeners=[])  # type: ignore[arg-type]
+    assert desk._own_fact_keeps(llm, "How much is the Premium package per month?") is llm

@@ -84,12 +84,12 @@ class _Loop:
 
 
 def _session(timeout_ms: int = 60_000) -> tuple[object, _Loop, list[str]]:
-    from appliance.box_session import BoxSession
     from appliance.config import load_config
+    from appliance.daemon.call_session import CallSession
 
     cfg = load_config()
     cfg.sip.dtmf.digits_timeout_ms = timeout_ms
-    s = object.__new__(BoxSession)
+    s = object.__new__(CallSession)
     loop, asked = _Loop(), []
     s.cfg, s.loop, s.digits, s._digit_timer = cfg, loop, "", None  # type: ignore[attr-defined]
     s.request_human = lambda name, why, **kw: asked.append(why)  # type: ignore[method-assign]

@@ -20,7 +20,7 @@ def heavy_loaded_by(module: str) -> list[str]:
     return done.stdout.split()
 
 
-@pytest.mark.parametrize("module", ["appliance.control_client", "tui.app"])
+@pytest.mark.parametrize("module", ["appliance.daemon.control_client", "tui.app"])
 def test_importing_loads_no_heavy_package(module: str) -> None:
     assert heavy_loaded_by(module) == []
 

@@ -75,12 +75,15 @@ def test_daemon_and_tui_open_the_same_store_and_socket(
     box: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`voicebox run` and `voicebox tui` without --db/--control: one answer."""
-    from appliance import daemon
     from appliance.cli import build_parser, cmd_tui
+    from appliance.cli import sip as cli_sip
+    from appliance.daemon import service as daemon
 
     monkeypatch.setenv("VOICEBOX_DATA_DIR", str(box / "data"))
     run = build_parser().parse_args(["run"])
-    store, status = daemon.open_box_store(run)
+    db = cli_sip.store_file(run)
+    assert db is not None
+    store, status = daemon.open_daemon_store(db)
     assert store is not None and status is not None and status.state == "ok"
     assert store.path == box / "data" / "voicebox.db" and store.path.is_file()
     store.close()

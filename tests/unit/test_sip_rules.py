@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from appliance.config import HumanExtension, dump_config, load_config, parse_config, template_text
-from appliance.config_sip import Sip, SipAccount
+from appliance.config.sip import Sip, SipAccount
 from appliance.errors import ConfigError
 from appliance.sip.calls import header, request_user
 from appliance.sip.guard import CallerGuard, source_ip
@@ -123,7 +123,7 @@ def test_registration_backs_off_and_waits_long_after_a_wrong_password() -> None:
     clock = _Clock()
     sip = Sip(retry_min_s=2, retry_max_s=60)
     acc = SipAccount(registrar="pbx", user="100")
-    reg = Registration(acc, sip, clock, account=None, report=events.append)  # type: ignore[arg-type]
+    reg = Registration(acc, sip, clock, None, lambda ev: events.append(ev.to_wire()))  # type: ignore[arg-type]
     for _ in range(6):
         reg.on_result(408, "Request Timeout", 0)
         reg._retry_due = False  # as if each retry had run and failed again

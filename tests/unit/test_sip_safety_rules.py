@@ -11,7 +11,7 @@ import pjsua2 as pj
 import pytest
 from pydantic import ValidationError
 
-from appliance.config_sip import Sip, SipAccount, split_hostport, uri_host
+from appliance.config.sip import Sip, SipAccount, split_hostport, uri_host
 from appliance.errors import SipError
 from appliance.sip.calls import DECLINE, SipCall, account_config
 from appliance.sip.endpoint import BURY_GRACE_S, SipEndpoint

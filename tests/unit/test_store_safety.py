@@ -17,7 +17,7 @@ import pytest
 
 from appliance.events import CallerUtterance, ConversationEnded, ConversationStarted
 from appliance.store import Store
-from appliance.store_open import open_store
+from appliance.store.recovery import open_store
 
 ROOT_USER = os.geteuid() == 0
 
@@ -126,7 +126,7 @@ def test_a_file_the_service_user_cannot_write_is_off(tmp_path: Path) -> None:
         if ROOT_USER:
             os.chown(path, 65534, 65534)
             code = (
-                "import sys; from pathlib import Path; from appliance.store_open import "
+                "import sys; from pathlib import Path; from appliance.store.recovery import "
                 "open_store; s, st = open_store(Path(sys.argv[1])); print(st.state, st.message)"
             )
             done = subprocess.run(

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from appliance.box_session import SUMMARY_MAX, BoxSession, header_safe
+from appliance.tools.transfer import SUMMARY_MAX, header_safe, summary_for_person
 
 EVIL = [
     "hello\r\nVia: SIP/2.0/UDP evil.example;branch=z9hG4bK1",
@@ -42,8 +42,7 @@ def test_the_summary_built_from_a_callers_words_is_one_safe_line() -> None:
         SimpleNamespace(role="assistant", text="Thanks."),
     ]
     conv = SimpleNamespace(slots={"name": "Bob\r\nX-Evil: 1", "phone": ""}, lines=lines)
-    fake = SimpleNamespace(loop=SimpleNamespace(conv=conv))
-    summary = BoxSession._summary(fake, "put me through\x00 now")  # type: ignore[arg-type]
+    summary = summary_for_person(conv, "put me through\x00 now")  # type: ignore[arg-type]
     assert "\r" not in summary and "\n" not in summary and "\x00" not in summary
     assert "Bob X-Evil: 1" in summary and "Via: SIP/2.0/UDP evil" in summary
     assert len(summary) <= SUMMARY_MAX

@@ -103,3 +103,20 @@ def test_templates_grant_only_tools_with_code_and_promise_nothing_false(name: st
             assert not FALSE_PROMISES.search(text), f"{name}/{a.name}: {text}"
         if "call you back" in a.system_prompt or "zurück" in a.system_prompt:
             assert "take_message" in a.tools, f"{name}/{a.name} promises a callback"
+
+
+def test_each_tool_says_what_it_works_with_and_where() -> None:
+    from appliance.tools import ALL_CHANNELS
+
+    for tool in TOOLS.values():
+        assert tool.arguments and all(tool.arguments.values()), tool.name
+        assert tool.channels and tool.channels <= ALL_CHANNELS, tool.name
+    person = TOOLS["transfer_to_human"]
+    assert person.works_on("sip") and not person.works_on("text")  # a person needs a phone call
+    assert TOOLS["take_message"].works_on("text") and TOOLS["take_message"].works_on("sip")
+
+
+def test_the_tui_offers_exactly_the_registry() -> None:
+    from tui.assistants import TOOL_ORDER
+
+    assert list(TOOLS) == TOOL_ORDER

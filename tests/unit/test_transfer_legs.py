@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from appliance.live_state import LiveState, slots_line
+from appliance.daemon.live_state import LiveState, slots_line
 from appliance.sip.transfers import offers_replaces
 
 

@@ -1,4 +1,5 @@
-"""Small helpers shared by the installer and the verifier."""
+"""Steps the installer, the verifier and `models add` share: the models lock, the space
+check, progress lines, picking manifest entries, the checksum-mismatch error."""
 
 from __future__ import annotations
 

@@ -1,15 +1,14 @@
 """`voicebox run`: the appliance. Wires the SIP switchboard, one conversation loop per call, the
-engine, the speech models and the store; reports every event as a dict (JSON lines with --json).
+engine, the speech models and the store; reports every event (JSON lines with --json).
 
-A control socket (control.py) serves the live state, streams the events and reloads the config
-file: new calls get the new config, calls in progress finish on the one they started with.
+A control socket (control_server.py) serves the live state, streams the events and reloads the
+config file: new calls get the new config, calls in progress finish on the one they started with.
 
 Also `voicebox call URI --assistant NAME`: the same machinery placing one call the assistant leads.
 """
 
 from __future__ import annotations
 
-import argparse
 import gc
 import logging
 import os
@@ -22,19 +21,23 @@ from pathlib import Path
 from typing import Any
 
 from appliance import journal, paths
-from appliance import reload as reloading
-from appliance.box_session import BoxSession
-from appliance.cli_sip import wait_signal
-from appliance.config import TEMPLATES, Config
-from appliance.control import ControlServer, ensure_free
+from appliance.audio.pcm import Samples
+from appliance.config import Config, load_config
+from appliance.daemon import reload as reloading
+from appliance.daemon.call_session import CallSession
+from appliance.daemon.control_server import ControlServer, ensure_free
+from appliance.daemon.events import Ready
+from appliance.daemon.live_state import LiveState
+from appliance.daemon.signals import wait_signal
 from appliance.engine import Engine
 from appliance.errors import SipError
-from appliance.live_state import LiveState
+from appliance.events import BoxEvent
 from appliance.sip.endpoint import SipEndpoint
+from appliance.sip.guard import CallerGuard
 from appliance.sip.switchboard import CallMeta, Switchboard
-from appliance.speech.voices import SpeechModels
 from appliance.store import Store
-from appliance.store_open import StoreStatus, open_store
+from appliance.store.recovery import StoreStatus, open_store
+from appliance.team import Team, load_team
 
 _LOGGER = logging.getLogger(__name__)
 Report = Callable[[dict[str, Any]], None]
@@ -45,22 +48,23 @@ UMASK = 0o027  # files the daemon makes (socket, caches): never readable by othe
 class Daemon:
     def __init__(
         self,
-        cfg: Config,
-        engine: Engine,
-        speech: SpeechModels,
+        team: Team,
         report: Report,
         *,
         port: int | None = None,
         config_file: Path | None = None,
+        store: Store | None = None,
+        store_status: StoreStatus | None = None,
     ) -> None:
+        cfg = team.engine.cfg
         self.cfg = cfg
-        self.engine = engine
-        self.speech = speech
+        self.engine = team.engine
+        self.speech = team.speech
         self.config_file = config_file  # None: a built-in template (no reload)
         self.generation = 0  # config reloads so far
         self.started = round(time.time(), 3)
         self.address = ""
-        self.sessions: dict[str, BoxSession] = {}
+        self.sessions: dict[str, CallSession] = {}
         self.live = LiveState()
         self.control: ControlServer | None = None
         self._report = report
@@ -68,8 +72,8 @@ class Daemon:
         self.swap_lock = threading.Lock()  # new sessions vs. a config swap
         self._reload_lock = threading.Lock()  # one reload at a time
         self._reloading = False  # no pruning while a reload warms new prefixes (swap_lock)
-        self.store: Store | None = None  # the store the engine records to (None: off)
-        self.store_status: StoreStatus | None = None  # what became of it at open
+        self.store = store  # the store the engine records to (None: off)
+        self.store_status = store_status  # what became of it at open (None: not asked for)
         sip = cfg.sip
         self.ep = SipEndpoint(
             bind=sip.bind,
@@ -85,23 +89,56 @@ class Daemon:
         self.ep.on_rejected = self.report
         self.board = Switchboard(self.ep, cfg, self._new_session, self.report)
 
-    def report(self, ev: dict[str, Any]) -> None:
-        ev.setdefault("wall", round(time.time(), 3))
+    def report(self, ev: BoxEvent) -> None:
+        """Every event of the box goes out here: to the printer (journal or --json), the
+        control socket's subscribers and the live state, as its wire dict."""
+        wire = ev.stamped().to_wire()
         with self._report_lock:
             try:
-                self._report(ev)
+                self._report(wire)
             except Exception:
                 _LOGGER.exception("event report failed")
             if self.control is not None:
-                self.control.publish(ev)  # folds it into self.live too; never blocks
+                self.control.publish(wire)  # folds it into self.live too; never blocks
             else:
-                self.live.apply(ev)
+                self.live.apply(wire)
 
-    def _new_session(self, meta: CallMeta) -> BoxSession:
+    def _new_session(self, meta: CallMeta) -> CallSession:
         with self.swap_lock:  # a session starts on one whole config, old or new
-            s = BoxSession(self, meta)
-            self.sessions[meta.key] = s
-        return s
+            session = CallSession(self, meta, self.cfg, self.engine)
+            self.sessions[meta.key] = session
+        return session
+
+    # -- what a call session asks of its host (call_session.CallHost) -------------------------
+
+    def transfer(self, key: str, human: str, summary: str, clip: list[Samples]) -> None:
+        self.board.transfer(key, human, summary, clip)
+
+    def hang_up(self, key: str) -> None:
+        self.board.hangup(key)
+
+    def call_over(self, key: str) -> None:
+        self.sessions.pop(key, None)
+        self.prune()
+
+    # -- config reload (reload.py decides, the daemon adopts) -------------------------------
+
+    def adopt(self, cfg: Config, engine: Engine, guard: CallerGuard) -> tuple[int, int]:
+        """Swap in a reloaded config and its engine for new calls (calls in progress keep
+        theirs); the switchboard gets the new settings on the SIP thread. Returns the new
+        generation and the number of calls in progress."""
+        with self.swap_lock:
+            self.cfg, self.engine, self.speech.cfg = cfg, engine, cfg
+            self.generation += 1
+            generation, calls = self.generation, len(self.sessions)
+        try:  # the reload's answer goes out once the switchboard has the new settings
+            self.ep.run(lambda: self.board.reconfigure(cfg, guard))
+        except TimeoutError:  # still queued: it runs when the SIP thread gets to it
+            _LOGGER.warning("the SIP thread is busy; its settings change when it gets to them")
+        return generation, calls
+
+    def listening_hosts(self) -> list[str]:
+        return [x.host for x in self.ep.listening]
 
     # -- control socket ---------------------------------------------------------------------
 
@@ -195,15 +232,14 @@ class Daemon:
         gc.collect()
         gc.freeze()
         self.report(
-            {
-                "type": "ready",
-                "address": self.address,
-                "peer_mode": self.cfg.sip.peer_mode,
-                "accounts": [a.aor for a in self.cfg.sip.accounts],
-                "max_calls": self.cfg.sip.max_calls,  # call slots, transfer legs included
-                "control": str(control) if control is not None else None,
-                "store": self.store_report(),
-            }
+            Ready(
+                address=self.address,
+                peer_mode=self.cfg.sip.peer_mode,
+                accounts=[a.aor for a in self.cfg.sip.accounts],
+                max_calls=self.cfg.sip.max_calls,
+                control=str(control) if control is not None else None,
+                store=self.store_report(),
+            )
         )
 
     def stop(self) -> None:
@@ -215,14 +251,6 @@ class Daemon:
         self.board.pool.shutdown(wait=False)
 
 
-def _team(args: argparse.Namespace) -> tuple[Engine, SpeechModels]:
-    from appliance.cli import _voice_team
-
-    args.assistant = getattr(args, "assistant", None)
-    engine, speech = _voice_team(args)
-    return engine, speech
-
-
 def rss_mb() -> float:
     """The process's resident memory now (MB; the peak where /proc is missing)."""
     try:
@@ -232,86 +260,84 @@ def rss_mb() -> float:
         return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3, 1)
 
 
-def config_file(args: argparse.Namespace) -> Path | None:
-    """The config file `voicebox run` reads (and reloads): --config FILE, else the box's file
-    when it exists (args.config is set to it), else None: a built-in template."""
-    if args.config is None:
-        default = paths.config_path()
-        if not default.is_file():
-            return None
-        args.config = str(default)
-    if args.config in TEMPLATES:
-        return None
-    return Path(args.config).resolve()
-
-
-def open_box_store(args: argparse.Namespace) -> tuple[Store | None, StoreStatus | None]:
+def open_daemon_store(path: Path) -> tuple[Store | None, StoreStatus]:
     """The daemon's store, opened once before any call: a corrupt file moved aside, an
-    unwritable one switched off (the box answers calls either way), the calls an earlier run
-    left open closed as interrupted. The engine records to it (args.opened_store)."""
-    if getattr(args, "no_store", False):
-        return None, None
-    path = Path(args.db) if getattr(args, "db", None) else paths.store_path()
-    store, status = open_store(path, close_interrupted=True)
-    if store is None:
-        args.no_store = True  # no records, but calls
-    args.opened_store = store
-    return store, status
+    unwritable one switched off (None: the box answers calls either way), the calls an earlier
+    run left open closed as interrupted."""
+    return open_store(path, close_interrupted=True)
 
 
-def run_daemon(args: argparse.Namespace) -> int:
+def run_daemon(
+    config_file: Path | None,
+    *,
+    template: str | None = None,
+    llm: str | None = None,
+    port: int | None = None,
+    as_json: bool = False,
+    control: Path,
+    db: Path | None,
+) -> int:
+    """Run the box until SIGINT/SIGTERM: `config_file` (reloadable), else the built-in
+    `template` (the starter team when None); records to the store at `db` (None: off)."""
     os.umask(UMASK)
-    path = config_file(args)
-    control = Path(args.control) if getattr(args, "control", None) else paths.control_path()
     paths.ensure_data_dir(control.parent)
     ensure_free(control)  # another daemon on it: fail before the models load
-    store, store_status = open_box_store(args)
+    store, store_status = open_daemon_store(db) if db is not None else (None, None)
+    cfg = load_config(config_file if config_file is not None else template)
     print("loading the team (models, profile prefixes, voices)...", file=sys.stderr, flush=True)
-    engine, speech = _team(args)
-    d: Daemon | None = None
-    report = journal.printer(args.json, lambda: d is not None and d.cfg.logging.transcripts)
-    d = Daemon(engine.cfg, engine, speech, report, port=args.port, config_file=path)
-    d.store, d.store_status = store, store_status
+    team = load_team(cfg, llm=llm, store=store)
+    daemon: Daemon | None = None
+    report = journal.printer(as_json, lambda: daemon is not None and daemon.cfg.logging.transcripts)
+    daemon = Daemon(
+        team,
+        report,
+        port=port,
+        config_file=config_file,
+        store=store,
+        store_status=store_status,
+    )
     try:
-        d.start(control)
+        daemon.start(control)
     except Exception:
-        d.engine.close()
+        daemon.engine.close()
         raise
-    if not args.json:
-        mode = "peer mode (no PBX)" if engine.cfg.sip.peer_mode else "registering"
-        print(f"voicebox is answering: call {d.address}  [{mode}]; Ctrl-C stops", flush=True)
+    if not as_json:
+        mode = "peer mode (no PBX)" if daemon.cfg.sip.peer_mode else "registering"
+        print(f"voicebox is answering: call {daemon.address}  [{mode}]; Ctrl-C stops", flush=True)
         print(f"control socket: {control}", flush=True)
     wait_signal(threading.Event())
-    d.stop()
-    d.engine.close()  # every engine of a reload shares one brain
+    daemon.stop()
+    daemon.engine.close()  # every engine of a reload shares one brain
     if store is not None:
         store.close()
     return 0
 
 
-def outbound_call(args: argparse.Namespace) -> int:
+def outbound_call(
+    uri: str,
+    assistant: str,
+    cfg: Config,
+    *,
+    llm: str | None = None,
+    port: int | None = None,
+    as_json: bool = False,
+    store: Store | None = None,
+) -> int:
     """`voicebox call URI --assistant NAME`: the assistant places the call and leads it."""
-    engine, speech = _team(args)
-    cfg = engine.cfg
-    show = journal.printer(args.json, lambda: cfg.logging.transcripts)
-    d = Daemon(cfg, engine, speech, show, port=args.port)
-    d.start()
+    team = load_team(cfg, llm=llm, store=store, assistant=assistant)
+    show = journal.printer(as_json, lambda: cfg.logging.transcripts)
+    daemon = Daemon(team, show, port=port)
+    daemon.start()
     done = threading.Event()
-    meta = CallMeta("", args.assistant, "", "", "out")
-    session = d._new_session(meta)
-    orig = session._sink
-
-    def sink(ev: dict[str, Any]) -> None:
-        orig(ev)
-        if ev["type"] == "call_end":
-            done.set()
-
-    session.loop.sink = sink
-    meta.key = d.board.dial(args.uri, args.assistant, session)
-    d.sessions[meta.key] = session
+    meta = CallMeta("", assistant, "", "", "out")
+    session = daemon._new_session(meta)
+    session.on_end.append(done.set)
+    meta.key = daemon.board.dial(uri, assistant, session)
+    daemon.sessions.pop("", None)
+    daemon.sessions[meta.key] = session
     wait_signal(done)
-    d.board.hangup(meta.key)
+    daemon.board.hangup(meta.key)
     time.sleep(0.5)
-    d.stop()
-    engine.close()
+    daemon.stop()
+    team.engine.close()
     return 0 if session.loop.conv.turn > 0 or session.loop.frames_in > 0 else 1

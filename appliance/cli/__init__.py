@@ -15,21 +15,21 @@ from appliance.errors import VoiceboxError
 _LOGGER = logging.getLogger(__name__)
 
 
-def _engine(args: argparse.Namespace, config_ref: str | None = None, store: bool = True) -> Any:
-    from appliance.config import load_config
-    from appliance.conversation import Listener
-    from appliance.engine import Engine
-    from appliance.paths import store_path
+def _store(args: argparse.Namespace) -> Any:
+    """The store a command records to: --db FILE or the box's, None with --no-store."""
+    from appliance.cli.sip import store_file
     from appliance.store import Store
 
+    path = store_file(args)
+    return Store(path) if path is not None else None
+
+
+def _engine(args: argparse.Namespace, config_ref: str | None = None, store: bool = True) -> Any:
+    from appliance.config import load_config
+    from appliance.team import load_engine
+
     cfg = load_config(config_ref if config_ref is not None else args.config)
-    listeners: list[Listener] = []
-    if store and not getattr(args, "no_store", False):
-        db = getattr(args, "opened_store", None)  # the daemon's, opened with recovery
-        if db is None:
-            db = Store(Path(args.db) if getattr(args, "db", None) else store_path())
-        listeners.append(db.record)
-    return Engine(cfg, llm=getattr(args, "llm", None), listeners=listeners)
+    return load_engine(cfg, llm=getattr(args, "llm", None), store=_store(args) if store else None)
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
@@ -81,9 +81,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         )
     engine, speech = _voice_team(args)
 
-    def show(ev: dict[str, Any]) -> None:
+    def show(ev: Any) -> None:
         if args.json:
-            print(json.dumps(ev, ensure_ascii=False), flush=True)
+            print(json.dumps(ev.to_wire(), ensure_ascii=False), flush=True)
         else:
             _show_event(ev)
 
@@ -135,35 +135,25 @@ def cmd_console(args: argparse.Namespace) -> int:
 
 def _voice_team(args: argparse.Namespace) -> tuple[Any, Any]:
     """The engine and the warmed speech models of a voice command (`--assistant` checked)."""
-    from appliance.speech.voices import SpeechModels
+    from appliance.config import load_config
+    from appliance.team import load_team
 
-    engine = _engine(args)
-    if args.assistant:
-        engine.cfg.assistant(args.assistant)  # KeyError: unknown name
-    speech = SpeechModels(engine.cfg)
-    speech.warm()
-    return engine, speech
+    team = load_team(
+        load_config(args.config),
+        llm=getattr(args, "llm", None),
+        store=_store(args),
+        assistant=getattr(args, "assistant", None),
+    )
+    return team.engine, team.speech
 
 
-def _show_event(ev: dict[str, Any]) -> None:
+def _show_event(ev: Any) -> None:
     """One readable line per interesting call event."""
-    line = _describe(ev)
+    from appliance.event_stream import describe
+
+    line = describe(ev.to_wire())
     if line:
-        print(f"[{ev['t_ms'] / 1000:7.2f}s] {line}", flush=True)
-
-
-def _describe(ev: dict[str, Any]) -> str | None:
-    kind = ev["type"]
-    if kind == "utterance":
-        return f"caller: {ev['text']}"
-    if kind == "handoff":
-        return f"handoff {ev['from']} -> {ev['to']}"
-    if kind == "reply":
-        return f"{ev['assistant']}: {ev['text']}"
-    if kind in ("barge_in", "ignored", "silence", "call_end", "error"):
-        rest = {k: v for k, v in ev.items() if k not in ("type", "t_ms", "wall")}
-        return f"{kind} {rest}"
-    return None
+        print(f"[{ev.t_ms / 1000:7.2f}s] {line}", flush=True)
 
 
 def cmd_config_check(args: argparse.Namespace) -> int:
@@ -193,6 +183,56 @@ def cmd_config_check(args: argparse.Namespace) -> int:
     warnings = len(problems) - errors
     print(f"{args.file or 'starter'}: {errors} error(s), {warnings} warning(s)")
     return 1 if errors or (args.strict and warnings) else 0
+
+
+def _config_file(args: argparse.Namespace) -> Path:
+    from appliance import paths
+
+    return Path(args.config) if args.config else paths.config_path()
+
+
+def _print_problems(err: Any) -> int:
+    print(f"voicebox: {err}", file=sys.stderr)
+    for line in err.problems:
+        print(f"  {line}", file=sys.stderr)
+    return 1
+
+
+def cmd_facts_import(args: argparse.Namespace) -> int:
+    """Add the facts of a CSV or YAML file to the team or an assistant, saved as the TUI saves
+    (validated, atomic, owner and mode kept, the old file as .bak)."""
+    from appliance.config.facts_file import add_facts, read_facts
+    from appliance.errors import ConfigError
+    from tui.document import ConfigDocument
+
+    doc = ConfigDocument.open(_config_file(args))
+    if not doc.exists or not doc.readable:
+        why = "; ".join(doc.load_errors) or "no such file (`voicebox init` writes one)"
+        raise ConfigError(f"{doc.path}: {why}")
+    doc_had_comments = doc.has_comments
+    try:
+        facts = read_facts(Path(args.file))
+        target = add_facts(doc.data, facts, args.assistant)
+        backup = doc.save()
+    except ConfigError as err:
+        return _print_problems(err)
+    print(f"added {len(facts)} fact(s) to {target} in {doc.path} (backup: {backup})")
+    if doc_had_comments:
+        print("note: the file's comments were not kept (as when the TUI saves); see the backup")
+    return 0
+
+
+def cmd_facts_list(args: argparse.Namespace) -> int:
+    from appliance.config import load_config
+    from appliance.config.facts_file import fact_lines
+    from appliance.errors import ConfigError
+
+    try:
+        lines = fact_lines(load_config(args.config or _config_file(args)), args.assistant)
+    except ConfigError as err:
+        return _print_problems(err)
+    print("\n".join(lines) if lines else "no facts")
+    return 0
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -232,7 +272,7 @@ def cmd_tui(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from appliance import cli_sip
+    from appliance.cli import sip as cli_sip
     from appliance.config import TEMPLATES
     from appliance.models import cli as models_cli
 
@@ -283,6 +323,21 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("--strict", action="store_true", help="warnings fail too")
     cp.set_defaults(func=cmd_config_check)
 
+    sp = sub.add_parser("facts", help="the office facts: import them from a file, list them")
+    fsub = sp.add_subparsers(dest="facts_command", required=True)
+    fp = fsub.add_parser(
+        "import", help="add facts from a CSV (topic,answer,examples with | between examples) "
+        "or YAML file (a list of topic, answer, examples)"
+    )
+    fp.add_argument("file", help="facts file: .csv, .yaml or .yml")
+    fp.add_argument("--assistant", help="add to this assistant's facts (default: the team's)")
+    fp.add_argument("--config", help="config file to change (default: the box's, see README)")
+    fp.set_defaults(func=cmd_facts_import)
+    fp = fsub.add_parser("list", help="print the team's (or an assistant's) facts")
+    fp.add_argument("--assistant", help="this assistant's own facts (default: the team's)")
+    fp.add_argument("--config", help="config file or template (default: the box's file)")
+    fp.set_defaults(func=cmd_facts_list)
+
     sp = sub.add_parser("init", help="write a config from a template")
     sp.add_argument("--template", choices=TEMPLATES, default="starter")
     sp.add_argument("--output", "-o", default="voicebox.yaml")
@@ -318,7 +373,3 @@ def main(argv: list[str] | None = None) -> int:
     except KeyError as err:
         print(f"voicebox: unknown name {err}", file=sys.stderr)
         return 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -6,17 +6,16 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from appliance.assistants.lint import lint
 from appliance.config import Config, ModelSettings, load_config, parse_config
+from appliance.daemon.events import ConfigReloaded
 from appliance.engine import Engine
 from appliance.errors import ConfigError
+from appliance.events import BoxEvent
 from appliance.sip.guard import CallerGuard
 from appliance.speech.voices import SpeechModels
-
-if TYPE_CHECKING:
-    from appliance.daemon import Daemon
 
 _LOGGER = logging.getLogger(__name__)
 TEMPLATE_ONLY = "the daemon runs a built-in template; start it with --config FILE to reload"
@@ -78,8 +77,8 @@ def live_config(new: Config, running: Config) -> Config:
 def warm_speech(speech: SpeechModels, cfg: Config) -> None:
     """Synthesize the new config's fixed phrases (greetings, announcements) before new calls
     use it; voices load on first use. Recognisers load when a call first needs them."""
-    sp = cfg.speech
-    fixed = [sp.reprompt, sp.goodbye, sp.not_understood, sp.one_moment, sp.apology]
+    said = cfg.speech
+    fixed = [said.reprompt, said.goodbye, said.not_understood, said.one_moment, said.apology]
     for a in cfg.assistants:
         texts = [a.greeting, *fixed, *(r.announcement for r in a.handoffs)]
         texts += [r.confirm for r in a.handoffs if r.confirm]
@@ -105,40 +104,45 @@ def _refused(errors: list[str]) -> dict[str, Any]:
     return {"type": "reload", "ok": False, "errors": errors}
 
 
-def reload_box(d: Daemon) -> dict[str, Any]:
-    """Read the daemon's config file again and swap it in for new calls (the reload answer).
-    Nothing changes when the file is invalid. Runs on a control thread: the SIP thread only
-    gets the swap of the switchboard's settings."""
-    if d.config_file is None:
+class Reloadable(Protocol):
+    """What a reload needs of the running box (the daemon)."""
+
+    config_file: Path | None
+    cfg: Config
+    engine: Engine
+    speech: SpeechModels
+
+    def listening_hosts(self) -> list[str]: ...
+    def adopt(self, cfg: Config, engine: Engine, guard: CallerGuard) -> tuple[int, int]: ...
+    def report(self, ev: BoxEvent) -> None: ...
+
+
+def reload_box(box: Reloadable) -> dict[str, Any]:
+    """Read the box's config file again and have it adopt the new config for new calls (the
+    reload answer). Nothing changes when the file is invalid. Runs on a control thread: the
+    SIP thread only gets the swap of the switchboard's settings."""
+    if box.config_file is None:
         return _refused([TEMPLATE_ONLY])
-    new, errors = problems(d.config_file)
+    new, errors = problems(box.config_file)
     if new is None:
         return _refused(errors)
     try:
-        cfg = live_config(new, d.cfg)
+        cfg = live_config(new, box.cfg)
     except ConfigError as err:
         return _refused(list(err.problems) or [err.message])
-    needed = restart_needed(new, d.cfg)
-    engine = d.engine.reconfigured(cfg)  # warms the new and changed profiles only
-    warm_speech(d.speech, cfg)
+    needed = restart_needed(new, box.cfg)
+    engine = box.engine.reconfigured(cfg)  # warms the new and changed profiles only
+    warm_speech(box.speech, cfg)
     guard = CallerGuard(cfg.sip)  # may resolve registrar names: not on the SIP thread
-    guard.trust_local([x.host for x in d.ep.listening])
-    with d.swap_lock:
-        d.cfg, d.engine, d.speech.cfg = cfg, engine, cfg
-        d.generation += 1
-        generation, calls = d.generation, len(d.sessions)
-
-    try:  # the answer goes out once the switchboard has the new settings
-        d.ep.run(lambda: d.board.reconfigure(cfg, guard))
-    except TimeoutError:  # still queued: it runs when the SIP thread gets to it
-        _LOGGER.warning("the SIP thread is busy; its settings change when it gets to them")
+    guard.trust_local(box.listening_hosts())
+    generation, calls = box.adopt(cfg, engine, guard)
     _LOGGER.info(
-        "config reloaded (generation %d, %d call(s) in progress); restart needed for: %s",
+        "config reloaded (generation %d, %box call(s) in progress); restart needed for: %s",
         generation,
         calls,
         ", ".join(needed) or "nothing",
     )
-    d.report({"type": "config_reloaded", "generation": generation, "restart_needed": needed})
+    box.report(ConfigReloaded(generation=generation, restart_needed=needed))
     return {
         "type": "reload",
         "ok": True,

@@ -29,6 +29,7 @@ from appliance.events import (
     SlotsUpdated,
 )
 from appliance.paths import ensure_data_dir
+from appliance.store import call_log
 
 _LOGGER = logging.getLogger(__name__)
 SCHEMA_VERSION = 1
@@ -296,46 +297,22 @@ class Store:
 
     def query(self, sql: str, args: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
         with self._lock:
-            cur = self._db.execute(sql, args)
-            cols = [c[0] for c in cur.description]
-            return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+            return call_log.rows(self._db, sql, args)
 
     def conversation(self, cid: str) -> dict[str, Any]:
-        rows = self.query("SELECT * FROM conversations WHERE id=?", (cid,))
-        if not rows:
+        """One conversation with its turns, handoffs, decisions, slots and message."""
+        with self._lock:
+            conv = call_log.read_conversation(self._db, cid)
+        if conv is None:
             raise StoreError(f"no conversation {cid}")
-        conv = rows[0]
-        conv["turns_list"] = self.query(
-            "SELECT turn, role, assistant, text, cut_off FROM turns WHERE conversation_id=? "
-            "ORDER BY id",
-            (cid,),
-        )
-        conv["handoffs"] = self.query(
-            "SELECT turn, from_assistant, to_assistant, reason, path, scores, latency_ms "
-            "FROM handoffs WHERE conversation_id=? ORDER BY id",
-            (cid,),
-        )
-        conv["slots"] = {
-            r["name"]: r["value"]
-            for r in self.query("SELECT name, value FROM slots WHERE conversation_id=?", (cid,))
-        }
-        conv["message"] = next(iter(self.messages(conversation_id=cid)), None)
         return conv
 
     def messages(
         self, *, since: float | None = None, conversation_id: str | None = None
     ) -> list[dict[str, Any]]:
         """Messages for the team (take_message), newest first."""
-        where: list[str] = []
-        args: list[Any] = []
-        if since is not None:
-            where.append("created_at >= ?")
-            args.append(since)
-        if conversation_id is not None:
-            where.append("conversation_id = ?")
-            args.append(conversation_id)
-        sql = "SELECT * FROM messages" + (" WHERE " + " AND ".join(where) if where else "")
-        return self.query(sql + " ORDER BY created_at DESC, id DESC", tuple(args))
+        with self._lock:
+            return call_log.read_messages(self._db, since=since, conversation_id=conversation_id)
 
     def close(self) -> None:
         with self._lock:

@@ -1,6 +1,9 @@
-"""The box's live picture folded from its event dicts: accounts, calls in progress with a short
+"""The box's live picture folded from its events: accounts, calls in progress with a short
 timeline each, counters since the daemon started. The daemon keeps one for `status`; the TUI
-rebuilds one from a status snapshot and folds the events that follow with the same code."""
+rebuilds one from a status snapshot and folds the events that follow with the same code.
+
+It folds the wire form (the control socket's JSON lines, which is all the TUI has); the
+handlers are keyed by the event classes' types, so a renamed event cannot go unnoticed."""
 
 from __future__ import annotations
 
@@ -10,6 +13,23 @@ import threading
 import time
 from collections.abc import Callable
 from typing import Any
+
+from appliance.call_events import CallEnd, CallStart, Heard
+from appliance.daemon.events import ConfigReloaded, Ready
+from appliance.events import AssistantReply, HandoffStarted
+from appliance.sip.events import (
+    CallConnected,
+    CallDialing,
+    CallEnded,
+    CallIncoming,
+    CallOverflow,
+    CallRejected,
+    RegistrationResult,
+    TransferDone,
+    TransferFailed,
+    TransferStart,
+)
+from appliance.tools.events import HumanRequested
 
 _LOGGER = logging.getLogger(__name__)
 Event = dict[str, Any]
@@ -30,25 +50,24 @@ class LiveState:
         self.max_calls = 0  # the box's call slots (sip.max_calls, from `ready`; 0: unknown)
         self._lock = threading.RLock()
         self._handlers: dict[str, Callable[[Event, float], None]] = {
-            "ready": self._ready,
-            "registration": self._registration,
-            "call_incoming": self._incoming,
-            "call_dialing": self._dialing,
-            "call_connected": self._connected,
-            "call_start": self._call_start,
-            "handoff": self._handoff,
-            "handoff_completed": self._handoff_completed,
-            "human_requested": self._to_person,
-            "transfer_start": self._to_person,
-            "transfer_done": self._transfer_done,
-            "transfer_failed": self._transfer_failed,
-            "utterance": self._utterance,
-            "reply": self._reply,
-            "call_ended": self._call_ended,
-            "call_end": self._call_end,
-            "call_rejected": lambda ev, wall: self._count("rejected"),
-            "call_overflow": lambda ev, wall: self._count("overflow"),
-            "config_reloaded": self._reloaded,
+            Ready.type: self._ready,
+            RegistrationResult.type: self._registration,
+            CallIncoming.type: self._incoming,
+            CallDialing.type: self._dialing,
+            CallConnected.type: self._connected,
+            CallStart.type: self._call_start,
+            HandoffStarted.type: self._handoff,
+            HumanRequested.type: self._to_person,
+            TransferStart.type: self._to_person,
+            TransferDone.type: self._transfer_done,
+            TransferFailed.type: self._transfer_failed,
+            Heard.type: self._utterance,
+            AssistantReply.type: self._reply,
+            CallEnded.type: self._call_ended,
+            CallEnd.type: self._call_end,
+            CallRejected.type: lambda ev, wall: self._count("rejected"),
+            CallOverflow.type: lambda ev, wall: self._count("overflow"),
+            ConfigReloaded.type: self._reloaded,
         }
 
     # -- folding ----------------------------------------------------------------------------
@@ -145,16 +164,11 @@ class LiveState:
         self._count("handoffs")
         self._note(call, wall, "handoff", f"{src} -> {dst}")
 
-    def _handoff_completed(self, ev: Event, wall: float) -> None:
-        call = self._call(ev)
-        if call is not None:
-            call["assistant"] = str(ev["assistant"])
-
     def _to_person(self, ev: Event, wall: float) -> None:
         call, human = self._call(ev), str(ev["human"])
         if call is not None:
             call["state"] = "transferring"
-            if ev.get("type") == "transfer_start" and ev.get("mode") == "warm" and call["sip"]:
+            if ev.get("type") == TransferStart.type and ev.get("mode") == "warm" and call["sip"]:
                 call["legs"] = 2  # the box calls the person on a second leg
             self._note(call, wall, "transfer", f"to a person: {human}")
 

@@ -29,8 +29,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from appliance.control_client import ControlError, Subscription, encode, request, subscribe
-from appliance.live_state import LiveState
+from appliance.daemon.control_client import ControlError, Subscription, encode, request, subscribe
+from appliance.daemon.live_state import LiveState
 
 _LOGGER = logging.getLogger(__name__)
 __all__ = ["ControlError", "ControlServer", "LiveState", "Subscription", "request", "subscribe"]

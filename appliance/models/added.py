@@ -28,8 +28,8 @@ from pydantic import ValidationError
 from appliance import paths
 from appliance.errors import ModelError
 from appliance.models.archives import iter_tree
-from appliance.models.common import Progress, check_space, models_lock, say
 from appliance.models.hashing import MARKER_NAME, PARTIAL_TAG, tree_sha256, write_member
+from appliance.models.install_steps import Progress, check_space, models_lock, say
 from appliance.models.installer import _remove_stale, write_tree_marker
 from appliance.models.manifest import (
     LOCAL_MANIFEST_NAME,

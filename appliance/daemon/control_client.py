@@ -1,5 +1,5 @@
 """The client side of the daemon's control socket (JSON lines over a unix stream socket; the
-protocol is described in control.py): one request and its answer, or a subscription."""
+protocol is described in control_server.py): one request and its answer, or a subscription."""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from appliance.strict_model import StrictModel
+from appliance.config.strict import StrictModel
 
 HOST_RE = r"^[A-Za-z0-9.\-\[\]:]{1,255}$"
 _NAME_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.\-]{0,253}[A-Za-z0-9])?$")

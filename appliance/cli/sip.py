@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
 import threading
 from pathlib import Path
 from typing import Any
 
+from appliance import paths
+from appliance.config import TEMPLATES
+from appliance.daemon.signals import wait_signal
 from appliance.errors import VoiceboxError
+from appliance.event_stream import describe
 
 
 def _printer(as_json: bool) -> Any:
@@ -21,25 +24,16 @@ def _printer(as_json: bool) -> Any:
         with lock:
             if as_json:
                 print(json.dumps(ev, ensure_ascii=False), flush=True)
-            else:
-                rest = " ".join(f"{k}={v}" for k, v in ev.items() if k not in ("type", "t"))
-                print(f"[{ev.get('t', 0):7.2f}s] {ev['type']} {rest}", file=sys.stderr, flush=True)
+            elif (line := describe(ev)) is not None:
+                print(f"[{ev.get('t', 0):7.2f}s] {line}", file=sys.stderr, flush=True)
 
     return show
-
-
-def wait_signal(done: threading.Event) -> None:
-    """Block until `done` or SIGINT/SIGTERM."""
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: done.set())
-    while not done.wait(0.2):
-        pass
 
 
 def _account(args: argparse.Namespace) -> Any:
     from pydantic import SecretStr
 
-    from appliance.config_sip import SipAccount
+    from appliance.config.sip import SipAccount
 
     if not args.registrar:
         return None
@@ -52,9 +46,19 @@ def _account(args: argparse.Namespace) -> Any:
 
 def cmd_call(args: argparse.Namespace) -> int:
     if args.assistant:
-        from appliance.daemon import outbound_call
+        from appliance.config import load_config
+        from appliance.daemon.service import outbound_call
+        from appliance.store import Store
 
-        return outbound_call(args)
+        return outbound_call(
+            args.uri,
+            args.assistant,
+            load_config(args.config),
+            llm=args.llm,
+            port=args.port,
+            as_json=args.json,
+            store=Store(db) if (db := store_file(args)) is not None else None,
+        )
     if not args.wav:
         raise VoiceboxError("give --wav FILE (a test caller) or --assistant NAME", code="usage")
     from appliance.audio.pcm import resample, split_frames
@@ -126,10 +130,40 @@ def cmd_extension(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    from appliance.daemon import run_daemon
+def config_file(args: argparse.Namespace) -> Path | None:
+    """The config file `voicebox run` reads (and reloads): --config FILE, else the box's file
+    when it exists (args.config is set to it), else None: a built-in template."""
+    if args.config is None:
+        default = paths.config_path()
+        if not default.is_file():
+            return None
+        args.config = str(default)
+    if args.config in TEMPLATES:
+        return None
+    return Path(args.config).resolve()
 
-    return run_daemon(args)
+
+def store_file(args: argparse.Namespace) -> Path | None:
+    """The store a command records to: --db FILE or the box's; None with --no-store."""
+    if getattr(args, "no_store", False):
+        return None
+    return Path(args.db) if getattr(args, "db", None) else paths.store_path()
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from appliance.daemon.service import run_daemon
+
+    path = config_file(args)
+    control = Path(args.control) if getattr(args, "control", None) else paths.control_path()
+    return run_daemon(
+        path,
+        template=None if path is not None else args.config,
+        llm=args.llm,
+        port=args.port,
+        as_json=args.json,
+        control=control,
+        db=store_file(args),
+    )
 
 
 def add_parsers(sub: Any, engine_opts: Any) -> None:

@@ -22,10 +22,11 @@ from pydantic import (
     model_validator,
 )
 
-from appliance.config_partial import error_locs, not_covered, partial_model
-from appliance.config_sip import Sip
+from appliance.config.facts import Fact
+from appliance.config.partial import error_locs, not_covered, partial_model
+from appliance.config.sip import Sip
+from appliance.config.strict import StrictModel
 from appliance.errors import ConfigError
-from appliance.strict_model import StrictModel
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -127,6 +128,8 @@ class Assistant(StrictModel):
     """Caller phrases this assistant answers itself (they tell the router to stay)."""
     handoffs: list[HandoffRule] = Field(default_factory=list)
     """Transfer conditions, checked after every caller utterance."""
+    facts: list[Fact] = Field(default_factory=list)
+    """Facts only this assistant knows (a price list, appointment rules, service levels)."""
 
 
 class HumanExtension(StrictModel):
@@ -156,6 +159,8 @@ class Team(StrictModel):
     emergency_number: str = Field(default="", pattern=r"^[0-9]{0,6}$")
     """The emergency number of the office's country, said in `speech.emergency` (empty: 911, or
     112 for assistants that speak German)."""
+    facts: list[Fact] = Field(default_factory=list)
+    """Facts every assistant may tell a caller (hours, address, contact, services, policies)."""
     timezone: str = ""
     """The office's time zone (IANA name, e.g. Europe/Berlin) for the date and time the
     assistants are told; empty: the box's local zone."""
@@ -219,6 +224,18 @@ REFUSAL_PHRASES = {
     "en": "I'm sorry, I can't help with that. Is there anything else I can do for you?",
     "de": "Das kann ich leider nicht tun. Kann ich Ihnen sonst irgendwie helfen?",
 }
+DEFERRAL_PHRASES = {
+    "en": "I don't have that information here. I can take a message, and someone from the "
+    "office will call you back.",
+    "de": "Dazu habe ich hier leider keine Angaben. Ich kann eine Nachricht aufnehmen, und "
+    "jemand aus dem Büro ruft Sie zurück.",
+}
+AFTER_FACT_PHRASES = {
+    "en": "If that doesn't answer your question, I can take a message, and someone from the "
+    "office will call you back.",
+    "de": "Falls das Ihre Frage nicht beantwortet, kann ich eine Nachricht aufnehmen, und "
+    "jemand aus dem Büro ruft Sie zurück.",
+}
 EMERGENCY_PHRASES = {
     "en": "This sounds like an emergency. Please hang up now and call {number} right away.",
     "de": "Das klingt nach einem Notfall. Bitte legen Sie jetzt auf und rufen Sie sofort den "
@@ -253,6 +270,13 @@ class Speech(StrictModel):
     refusal: dict[str, str] = Field(default_factory=lambda: dict(REFUSAL_PHRASES))
     """Said instead of a reply when the caller tries to steer the assistant (prompt injection)
     or a reply would quote its instructions; per language ("en" is the fallback)."""
+    deferral: dict[str, str] = Field(default_factory=lambda: dict(DEFERRAL_PHRASES))
+    """Said instead of a sentence that states something no office fact supports (the question
+    becomes a message for the team), per language ("en" is the fallback)."""
+    after_fact: dict[str, str] = Field(default_factory=lambda: dict(AFTER_FACT_PHRASES))
+    """Said after the office fact that best answers the caller's question, when the reply's
+    own sentence was kept back (it stated something else, or said it had no answer); the
+    question becomes a message for the team all the same. Per language."""
     emergency: dict[str, str] = Field(default_factory=lambda: dict(EMERGENCY_PHRASES))
     """Said at once when a caller describes a medical emergency, per language; `{number}` is
     replaced by `team.emergency_number`."""
@@ -274,6 +298,15 @@ class Speech(StrictModel):
 
     def refusal_for(self, language: str) -> str:
         return self.refusal.get(language) or self.refusal.get("en") or REFUSAL_PHRASES["en"]
+
+    def deferral_for(self, language: str) -> str:
+        return self.deferral.get(language) or self.deferral.get("en") or DEFERRAL_PHRASES["en"]
+
+    def after_fact_for(self, language: str) -> str:
+        return (
+            self.after_fact.get(language) or self.after_fact.get("en")
+            or AFTER_FACT_PHRASES["en"]
+        )  # fmt: skip
 
     def emergency_for(self, language: str, number: str) -> str:
         text = self.emergency.get(language) or self.emergency.get("en") or EMERGENCY_PHRASES["en"]

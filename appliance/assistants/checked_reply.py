@@ -1,0 +1,95 @@
+"""A reply is checked before the caller hears it: the quote check (assistants/leak.py) and then
+the grounding check (assistants/grounding.py), on the stream, sentence by sentence.
+
+What passes both goes to `on_text` as it is generated. A quote of the system prompt stops the
+reply and the caller hears the refusal; the first sentence no office fact supports stops it and
+the caller hears the deferral. Either way generation stops at once.
+
+When the turn's best office fact clearly answers the caller (`answer`), a sentence kept back
+before anything was said is replaced by that fact, word for word, and `after_answer` (an offer
+to take a message if it does not answer them); a reply that says it has no answer is kept back
+too, since the office does have one.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from appliance.assistants.grounding import Blocked, GroundingGuard, Support
+from appliance.assistants.leak import QuoteGuard
+
+
+@dataclass(frozen=True)
+class CheckedReply:
+    text: str  # what the caller heard, tidied ("" when nothing was said)
+    first_ms: float  # time to the first generated piece
+    leaked: bool  # it quoted the system prompt: the refusal was said
+    blocked: Blocked | None  # the sentence kept back: the deferral (or the answer) was said
+    answered: bool = False  # the office fact was said instead of the reply's own words
+
+
+def speak_checked(
+    stream: Iterator[str],
+    *,
+    secret: str,
+    support: Support,
+    language: str,
+    refusal: str,
+    deferral: str,
+    answer: str = "",
+    after_answer: str = "",
+    on_text: Callable[[str], None] | None = None,
+) -> CheckedReply:
+    """Run the reply `stream` through both checks; `on_text` gets what may be spoken."""
+    t0 = time.perf_counter()
+    first = 0.0
+    pieces: list[str] = []
+    quotes = QuoteGuard(secret)
+    grounding = GroundingGuard(support, language=language, known=bool(answer))
+
+    def say(text: str) -> None:
+        if text and on_text:
+            on_text(text)
+
+    for piece in stream:
+        if not pieces:
+            first = (time.perf_counter() - t0) * 1000
+        pieces.append(piece)
+        safe = grounding.feed(quotes.feed(piece))
+        if quotes.leaked or grounding.blocked is not None:
+            getattr(stream, "close", lambda: None)()  # stop generating
+            break
+        say(safe)
+    if not quotes.leaked:
+        rest = grounding.feed(quotes.flush())
+        if grounding.blocked is None:
+            rest += grounding.flush()
+        say(rest)
+    spoken = grounding.spoken
+    if quotes.leaked:
+        say(" " + refusal)
+        text = tidy_reply(f"{spoken} {refusal}")
+    elif grounding.blocked is not None and answer and not spoken.strip():
+        said = f"{answer} {after_answer}".strip()
+        say(said)
+        return CheckedReply(tidy_reply(said), first, False, grounding.blocked, answered=True)
+    elif grounding.blocked is not None:
+        say(" " + deferral)
+        text = tidy_reply(f"{spoken} {deferral}")
+    else:
+        text = tidy_reply("".join(pieces))
+    return CheckedReply(text, first, quotes.leaked, grounding.blocked)
+
+
+def tidy_reply(text: str) -> str:
+    """Trim a generated reply to whole sentences and drop chat-markup leftovers."""
+    text = re.sub(r"<\|[^|]*\|>", "", text).strip()
+    text = re.sub(r"\s+", " ", text)
+    if not re.search(r"\w", text):
+        return ""
+    if text and text[-1] not in ".!?\"'" and re.search(r"[.!?]", text):
+        text = text[: max(text.rfind("."), text.rfind("!"), text.rfind("?")) + 1]
+    return text

@@ -1,0 +1,364 @@
+"""A reply says only what the office told it: a sentence-by-sentence check before it is spoken.
+
+A sentence that makes a checkable claim (a number, price, percentage, time, date, weekday or
+month, phone number, e-mail address or web address, a name, or a word of policy such as
+discount, warranty, refund, free or charge, a yes or "we offer ..." about what the office does,
+an action done such as "booked" or "confirmed") is spoken only when every such claim is supported:
+its numbers, names and policy words appear in the support text (the office facts given to the
+reply, the assistant's own prompt and greeting, the date note, the caller's own words and the
+slots collected from them). The first unsupported sentence stops the reply: it and everything
+after it are not spoken, and the caller hears the deferral instead (the conversation records
+the question as a message for the team).
+
+The check is lexical, so it is cheap (well under a millisecond a sentence) and it can be wrong
+both ways: a fact applied to the wrong thing ("a repair is 49 dollars" when 49 dollars is the
+Basic package) passes, and a correct paraphrase with a number word the facts spell otherwise may
+be blocked. Numbers are compared as values ("nine" = "9", "1,500" = "1500").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from appliance.speech.sentences import sentence_end
+
+# a reply that says the box does not have the information (the prompt's own phrase, the
+# deferral) or that it passes the question on
+_NO_ANSWER = re.compile(
+    r"don'?t have (that|this|any) information|do not have (that|this) information|"
+    r"keine Angaben|not sure about that|don'?t know",
+    re.IGNORECASE,
+)
+_PASSED_ON = re.compile(r"pass (your|the) (request|question)", re.IGNORECASE)
+# claims only the office's texts can back, never the caller's words
+OFFICE_ONLY = ("price", "policy", "yes", "done")
+
+
+def says_no_answer(reply: str) -> bool:
+    return bool(_NO_ANSWER.search(reply))
+
+
+def says_deferral(reply: str) -> bool:
+    return says_no_answer(reply) or bool(_PASSED_ON.search(reply))
+
+
+# a caller's words that ask something (STT text has no question mark): a deferred reply to
+# these goes into the message as "asked: ..."; a turn that only gives details does not
+_ASKS = re.compile(
+    r"\?\s*$|^\W*(?:(?:so|and|but|okay|ok|um|uh|hi|hello|well|also|oh|ja|und|hallo)\W+)*"
+    r"(?:what|what's|when|where|who|whom|whose|why|how|which|do|does|did|is|are|was|were|can|"
+    r"could|will|would|should|may|might|have|has|any|wann|wo|wer|wie|warum|welche[rsmn]?|"
+    r"gibt|haben|hat|ist|sind|kann|k(?:ö|oe)nnen|bieten|nehmen)\b|"
+    r"\b(?:i(?: want| need| would like|'d like) to know|do you know|can you tell me|"
+    r"i(?:'m| am) wondering|ich m(?:ö|oe)chte wissen)\b",
+    re.IGNORECASE,
+)
+
+
+def asks(text: str) -> bool:
+    """The caller's turn asks a question (not just gives a name, a number or a need)."""
+    return bool(_ASKS.search(text))
+
+
+def words_of(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+_NUMBER_WORDS = {
+    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
+    "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18,
+    "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60,
+    "seventy": 70, "eighty": 80, "ninety": 90, "hundred": 100, "thousand": 1000,
+    "noon": 12, "midnight": 12,
+    "eins": 1, "zwei": 2, "drei": 3, "vier": 4, "fünf": 5, "sechs": 6, "sieben": 7,
+    "acht": 8, "neun": 9, "zehn": 10, "zwölf": 12, "zwanzig": 20, "dreißig": 30,
+    "hundert": 100, "tausend": 1000,
+}  # fmt: skip
+# "one" is a number only where it counts something ("one visit"), not in "one moment",
+# "the right one", "someone": it is left out of the claims, like "a"
+_NOT_CLAIMS = {"one", "eins"}
+_FREE = re.compile(
+    r"\b((?:is|are|it's|they're) )?(for free|free of charge|free|at no (?:extra |additional )?"
+    r"(?:cost|charge)|no charge|costs? nothing|charges? nothing|kostenlos|gratis|umsonst)\b"
+    r"(?! (?:time|slot|slots|at|on|to|for you|of errors))",
+    re.I,
+)
+_CALENDAR = words_of(
+    "monday tuesday wednesday thursday friday saturday sunday weekday weekdays weekend "
+    "weekends january february march april may june july august september october november "
+    "december montag dienstag mittwoch donnerstag freitag samstag sonntag januar februar "
+    "märz mai juni juli oktober dezember"
+)
+# policy words: a sentence that uses one states a policy the facts must contain
+_POLICY = words_of(
+    "discount discounts warranty warranties guarantee guaranteed refund refunds refundable "
+    "charge charges charged fee fees deposit financing installment instalments coupon "
+    "promotion promo rebate insurance insured certified licensed accredited penalty "
+    "cancellation waived waive trial rabatt garantie gewährleistung kostenlos gebühr "
+    "erstattung anzahlung"
+)
+_STEM = re.compile(r"(ies|es|s|ed|ing)$")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_URL = re.compile(r"\b(?:https?://|www\.)\S+|\b[\w-]+\.(?:com|org|net|de|example|io)\b", re.I)
+_DIGITS = re.compile(r"\d+(?:[.,]\d{3})*(?:[.,]\d+)?")
+_WORD = re.compile(r"[A-Za-zÄÖÜäöüß][\w'’-]*")
+_CAPITALISED = re.compile(r"\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)*")
+_SENTENCE_START = re.compile(r"(^|[.!?:;\"“(\u2014-])\s*$")
+# capitalised words that are no claim: the speaker, greetings, the pronoun
+_PLAIN_CAPS = {
+    "i", "i'm", "i'll", "i've", "i'd", "ok", "okay", "yes", "no", "hello", "hi", "thanks",
+    "sie", "ihr", "ihnen", "ich",
+}  # fmt: skip
+
+
+# a yes, or "we offer / the clinic takes / Dr. Lin sees ...": an answer about what the office
+# does, which the caller's own words cannot back ("Does Dr. Okafor speak Spanish?" "Yes, ...");
+# every content word after it must be in the office's texts
+_AFFIRM = re.compile(
+    r"^\W*(yes|yeah|yep|of course|absolutely|certainly|definitely|indeed|ja|natürlich|"
+    r"selbstverständlich)\b",
+    re.I,
+)
+_WE_DO = re.compile(
+    r"\b(?:we|our (?:office|team|practice|clinic|shop|store|company)|the (?:office|clinic|"
+    r"practice|shop)|dr\.? [a-z]+)\s+(?:do |does |also |can |will |both )?(?:offer|provide|"
+    r"have|accept|take|sell|carry|support|cover|speak|treat|see|fix|repair|install|deliver|"
+    r"ship|service|handle)(?:s|es)?\b",
+    re.I,
+)
+# an action the box says it did: only a tool's result can back it
+_DONE = words_of(
+    "booked scheduled confirmed reserved cancelled canceled rescheduled ordered shipped "
+    "refunded sent arranged registered gebucht bestätigt reserviert storniert gesendet"
+)
+# words of a yes that claim nothing by themselves
+_YES_PLAIN = words_of(
+    "i you we us our your it its it's this that these those they them he she his her can "
+    "could will would be is are am was were do does did have has had not also too just "
+    "really very a an the and or but of to in on at for with from by as about any some all "
+    "more most other so then there here what which who how when where why if yes yeah yep "
+    "course absolutely certainly definitely indeed help happy glad please thank thanks great "
+    "good fine okay ok right well need want like get make let know one moment sure "
+    "that's we're we've you're there's i'm i'll i'd i've can't don't doesn't isn't "
+    "office team message messages hold call calls caller colleague line minute wait name "
+    "number details question questions request information assistant offer offers "
+    "take takes accept accepts provide provides sell sells carry carries cover covers "
+    "treat treats see sees serve serves handle handles "
+    "ja wir sie das die der den dem ein eine einen und oder auch gerne natürlich ist sind"
+)
+_YES_WORD = re.compile(r"[a-zäöüß][a-zäöüß'’]*", re.I)
+
+
+def _norm_number(text: str) -> str:
+    """'1,500' -> '1500', '9.50' -> '9.5', '09' -> '9'."""
+    text = re.sub(r"[.,](?=\d{3}\b)", "", text)
+    text = text.replace(",", ".")
+    if "." in text:
+        whole, _, frac = text.partition(".")
+        frac = frac.rstrip("0")
+        return f"{int(whole or 0)}.{frac}" if frac else str(int(whole or 0))
+    return str(int(text))
+
+
+def numbers(text: str) -> set[str]:
+    """Every number in the text as a value ('nine' and '9' are both '9'; '24/7': 24 and 7)."""
+    found = {_norm_number(m.group(0)) for m in _DIGITS.finditer(text)}
+    for word in _WORD.findall(text.lower()):
+        if word in _NUMBER_WORDS:
+            found.add(str(_NUMBER_WORDS[word]))
+    return found
+
+
+def _stem(word: str) -> str:
+    word = word.lower().strip("'’-")
+    return _STEM.sub("", word) if len(word) > 4 else word
+
+
+@dataclass(frozen=True)
+class Support:
+    """What a reply may state: the office's texts (the facts given, the assistant's prompt and
+    greeting, the date note) and, in `caller`, the caller's own words and slots. A price (a
+    number with a currency or percent) and a policy word must come from the office; a caller
+    cannot talk the box into "yes, ten percent off" by saying it first."""
+
+    text: str
+    numbers: frozenset[str]
+    words: frozenset[str]  # stems of every word, lower case
+    emails: frozenset[str]
+    caller: Support | None = None
+    done: frozenset[str] = frozenset()  # actions a tool did this call ("sent": a message)
+
+    @classmethod
+    def of(
+        cls, texts: Iterable[str], caller: Iterable[str] = (), done: Iterable[str] = ()
+    ) -> Support:
+        text = "\n".join(t for t in texts if t)
+        said = [t for t in caller if t]
+        return cls(
+            text,
+            frozenset(numbers(text)),
+            frozenset(_stem(w) for w in _WORD.findall(text)),
+            frozenset(e.lower() for e in _EMAIL.findall(text)),
+            cls.of(said) if said else None,
+            frozenset(done),
+        )
+
+
+@dataclass(frozen=True)
+class Claim:
+    kind: str  # price | number | calendar | policy | email | web | name | yes | done | deferral
+    text: str
+
+
+_CURRENCY_AFTER = re.compile(
+    r"^[\s-]*(%|percent|per cent|prozent|dollars?|bucks|euros?|eur|usd|pounds?|cents?)\b|^%", re.I
+)
+
+
+def _is_price(text: str, start: int, end: int) -> bool:
+    """A number with a currency sign before it or a currency or percent word after it."""
+    return text[max(0, start - 1) : start] in ("$", "€", "£") or bool(
+        _CURRENCY_AFTER.match(text[end : end + 14])
+    )
+
+
+def claims(sentence: str, language: str = "en") -> list[Claim]:
+    """The checkable claims of one sentence. Names (capitalised words inside a sentence) are
+    claims in English only: German capitalises every noun."""
+    out: list[Claim] = []
+    if _FREE.search(sentence):
+        out.append(Claim("policy", "free"))
+    for m in _EMAIL.finditer(sentence):
+        out.append(Claim("email", m.group(0)))
+    rest = _FREE.sub(" ", _EMAIL.sub(" ", sentence))
+    for m in _URL.finditer(rest):
+        out.append(Claim("web", m.group(0)))
+    rest = _URL.sub(" ", rest)
+    for m in _DIGITS.finditer(rest):
+        kind = "price" if _is_price(rest, m.start(), m.end()) else "number"
+        out.append(Claim(kind, _norm_number(m.group(0))))
+    for m in _WORD.finditer(rest):
+        word = m.group(0)
+        low = word.lower()
+        if low in _NUMBER_WORDS and low not in _NOT_CLAIMS:
+            kind = "price" if _is_price(rest, m.start(), m.end()) else "number"
+            out.append(Claim(kind, str(_NUMBER_WORDS[low])))
+        elif low in _CALENDAR:
+            out.append(Claim("calendar", low))
+        elif low in _POLICY:
+            out.append(Claim("policy", low))
+        elif low in _DONE:
+            out.append(Claim("done", low))
+    out += _affirmed(rest)
+    if language != "en":
+        return out
+    for m in _CAPITALISED.finditer(rest):
+        words = m.group(0).split()
+        if _SENTENCE_START.search(rest[: m.start()]):
+            words = words[1:]  # the sentence's first word is capitalised anyway
+        words = [w for w in words if w.lower() not in _PLAIN_CAPS | _CALENDAR]
+        words = [w for w in words if w.lower() not in _NUMBER_WORDS]
+        if words:
+            out.append(Claim("name", " ".join(words)))
+    return out
+
+
+def _affirmed(sentence: str) -> list[Claim]:
+    """A yes or a "we offer ...": the words it affirms (each a `yes` claim)."""
+    m = _AFFIRM.search(sentence) or _WE_DO.search(sentence)
+    if m is None:
+        return []
+    said = [w.lower() for w in _YES_WORD.findall(sentence[m.end() :])]
+    return [
+        Claim("yes", w)
+        for w in dict.fromkeys(said)
+        if w not in _YES_PLAIN and w not in _CALENDAR and w not in _NUMBER_WORDS
+        and w not in _POLICY and w not in _DONE and len(w) > 2
+    ]  # fmt: skip
+
+
+def unsupported(sentence: str, support: Support, language: str = "en") -> list[Claim]:
+    """The claims of `sentence` that `support` does not back (empty: it may be spoken)."""
+    missing: list[Claim] = []
+    for c in claims(sentence, language):
+        ok = _backs(c, support)
+        if not ok and c.kind not in OFFICE_ONLY and support.caller is not None:
+            ok = _backs(c, support.caller)  # the caller's own name, number, day
+        if not ok:
+            missing.append(c)
+    return missing
+
+
+def _backs(c: Claim, support: Support) -> bool:
+    if c.kind in ("number", "price"):
+        return c.text in support.numbers
+    if c.kind == "email":
+        return c.text.lower() in support.emails
+    if c.kind == "web":
+        return c.text.lower().rstrip(".,") in support.text.lower()
+    if c.kind == "name":
+        return all(_stem(w) in support.words for w in c.text.split())
+    if c.kind == "done":
+        return c.text in support.done
+    if c.text == "free":
+        return bool(_FREE.search(support.text)) or "free" in support.words
+    return _stem(c.text) in support.words
+
+
+@dataclass
+class Blocked:
+    sentence: str
+    claims: list[Claim]
+
+
+@dataclass
+class GroundingGuard:
+    """Feed the reply as it streams (after the quote check); get back the text that may be
+    spoken, a whole sentence at a time and exactly as generated. After the first unsupported
+    sentence nothing more is released (`blocked`)."""
+
+    support: Support
+    language: str = "en"
+    known: bool = False  # an office fact answers this turn: "I don't have that" is kept back
+    released: list[str] = field(default_factory=list)
+    blocked: Blocked | None = None
+    checked: int = 0
+    _buf: str = ""
+
+    def feed(self, piece: str) -> str:
+        if self.blocked is not None:
+            return ""
+        self._buf += piece
+        out = ""
+        while (end := sentence_end(self._buf)) is not None:
+            chunk, self._buf = self._buf[:end], self._buf[end:]
+            if not self._ok(chunk):
+                return out
+            out += chunk
+        return out
+
+    def flush(self) -> str:
+        if self.blocked is not None:
+            return ""
+        chunk, self._buf = self._buf, ""
+        if not chunk.strip():
+            return chunk
+        return chunk if self._ok(chunk) else ""
+
+    @property
+    def spoken(self) -> str:
+        return "".join(self.released)
+
+    def _ok(self, chunk: str) -> bool:
+        self.checked += 1
+        missing = unsupported(chunk, self.support, self.language)
+        if self.known and says_no_answer(chunk):
+            missing.append(Claim("deferral", chunk.strip()))
+        if missing:
+            self.blocked = Blocked(chunk.strip(), missing)
+            return False
+        self.released.append(chunk)
+        return True

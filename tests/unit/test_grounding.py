@@ -1,0 +1,229 @@
+"""The grounding check (appliance/assistants/grounding.py) and the fact retrieval
+(appliance/assistants/facts.py), without a model: what may be spoken, and which facts a turn
+gets."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from fakes import HashingEmbedder
+
+from appliance.assistants.facts import FactIndex
+from appliance.assistants.grounding import GroundingGuard, Support, asks, numbers, unsupported
+from appliance.config import load_config
+from appliance.config.facts import Fact
+
+FACTS = [
+    "Packages: Basic 49 dollars per month (help desk by email, one site visit a year); "
+    "Standard 99 dollars per month; Premium 199 dollars per month.",
+    "Hardware quotes are free.",
+    "opening hours: Monday to Friday 8 am to 6 pm, Saturday 9 am to 1 pm, closed Sunday.",
+    "contact: phone 555 0100, e-mail hello@brightline.example",
+    "You are the sales assistant of Brightline Office Services.",
+]
+SUPPORT = Support.of(FACTS)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "The Premium package is 199 dollars per month.",
+        "Standard costs ninety-nine dollars a month.".replace("ninety-nine", "99"),
+        "Hardware quotes are free of charge.",
+        "We're open on Saturday from nine to one.",
+        "You can reach us at hello@brightline.example or 555 0100.",
+        "Thank you for calling Brightline Office Services.",
+        "Is there anything else I can help you with?",
+        "Feel free to ask me anything else.",
+        "I'll pass your request to the team; someone will call you back.",
+    ],
+)
+def test_a_sentence_the_facts_support_is_spoken(sentence: str) -> None:
+    assert unsupported(sentence, SUPPORT) == []
+
+
+@pytest.mark.parametrize(
+    ("sentence", "claim"),
+    [
+        ("We offer a 10% student discount.", "price 10"),
+        ("We have 10 employees.", "number 10"),
+        ("We were founded in 2015.", "number 2015"),
+        ("Yes, we charge for a hardware quote.", "policy charge"),
+        ("Printers come with a one-year warranty.", "policy warranty"),
+        ("A repair visit costs between 50 and 200 dollars.", "number 50"),
+        ("The emergency line at night is 911.", "number 911"),
+        ("We are open on Sundays too.", None),  # "Sunday" is in the facts: a known limit
+        ("Write to sales@brightline.example.", "email sales@brightline.example"),
+        ("Our Microsoft bundle is popular.", "name Microsoft"),
+        ("Installation is free.", None),  # "free" is in the facts (quotes): a known limit
+    ],
+)
+def test_an_invented_claim_is_caught(sentence: str, claim: str | None) -> None:
+    found = [f"{c.kind} {c.text}" for c in unsupported(sentence, SUPPORT)]
+    if claim is None:
+        assert found == []  # documented limits of a lexical check, kept visible here
+    else:
+        assert claim in found
+
+
+def test_numbers_are_compared_as_values() -> None:
+    assert numbers("1,500 dollars, nine am, 24/7, 09:30") == {"1500", "9", "24", "7", "30"}
+
+
+def test_the_guard_stops_at_the_first_unsupported_sentence() -> None:
+    guard = GroundingGuard(SUPPORT)
+    out = guard.feed("The Premium package is 199 dollars per month. ")
+    out += guard.feed("And you get 20% off for a yearly contract. The Basic one is 49 dollars. ")
+    out += guard.flush()
+    assert out.strip() == "The Premium package is 199 dollars per month."
+    assert guard.blocked is not None and "20%" in guard.blocked.sentence
+    assert guard.feed("More text.") == "" and guard.flush() == ""
+
+
+def test_german_nouns_are_no_names() -> None:
+    support = Support.of(["Öffnungszeiten: Montag bis Freitag 8 bis 18 Uhr."])
+    assert unsupported("Wir haben Montag bis Freitag geöffnet.", support, "de") == []
+    assert [c.text for c in unsupported("Samstag haben wir auch offen.", support, "de")] == [
+        "samstag"
+    ]
+
+
+def test_the_check_is_cheap() -> None:
+    guard = GroundingGuard(SUPPORT)
+    sentence = "The Premium package is 199 dollars per month, with 24/7 support and backups. "
+    t0 = time.perf_counter()
+    for _ in range(200):
+        guard.blocked = None
+        guard.feed(sentence)
+    per_sentence_ms = (time.perf_counter() - t0) * 1000 / 200
+    assert per_sentence_ms < 5, per_sentence_ms  # a loose bound; the bench measures it
+
+
+def _config_with_facts() -> tuple[object, list[Fact]]:
+    cfg = load_config()
+    team = [
+        Fact(topic="opening hours", answer="Monday to Friday 8 am to 6 pm.", examples=[
+            "When are you open?"
+        ]),
+        Fact(topic="address", answer="42 Harbour Street, Springfield.", examples=[
+            "Where is your office?"
+        ]),
+    ]
+    own = [Fact(topic="premium package price", answer="Premium is 199 dollars per month.")]
+    cfg.team.facts = team
+    cfg.assistant("sales").facts = own
+    return cfg, team + own
+
+
+def test_retrieval_finds_the_fact_and_keeps_other_assistants_facts_apart() -> None:
+    cfg, _ = _config_with_facts()
+    embedder = HashingEmbedder()
+    sales = FactIndex(cfg, cfg.assistant("sales"), embedder)  # type: ignore[attr-defined]
+    desk = FactIndex(cfg, cfg.assistant("frontdesk"), embedder)  # type: ignore[attr-defined]
+    assert len(sales) == 3 and len(desk) == 2
+    best = sales.retrieve("How much is the premium package?")
+    assert best and best[0].fact.topic == "premium package price"
+    assert "premium package price" not in [
+        f.fact.topic for f in desk.retrieve("How much is the premium package?")
+    ]
+    hours = desk.retrieve("when are you open on weekdays")
+    assert hours and hours[0].fact.topic == "opening hours" and hours[0].scope == "team"
+    assert desk.retrieve("") == []
+
+
+def test_a_deferred_question_goes_into_the_message_for_the_team() -> None:
+    from types import SimpleNamespace
+
+    from appliance.tools import messages
+
+    cfg = load_config()
+    sales = cfg.assistant("sales")
+    line = SimpleNamespace(role="caller", text="Do schools get a discount?")
+    conv = SimpleNamespace(
+        id="c1", caller="sip:+4930123@pbx", slots={"name": "Ann Lee"}, message=None, lines=[line]
+    )
+    deferral = cfg.speech.deferral_for("en")
+    msg = messages.take(conv, sales, deferral, question="Do schools get a discount?")  # type: ignore[arg-type]
+    assert msg is not None and msg.what == "asked: Do schools get a discount?"
+    assert (msg.who, msg.callback) == ("Ann Lee", "+4930123")
+    conv.message = msg
+    conv.slots["need"] = "a quote for ten laptops"
+    again = messages.take(conv, sales, deferral, question="Is there a warranty?")  # type: ignore[arg-type]
+    assert again is not None
+    assert again.what == "a quote for ten laptops; asked: Is there a warranty?"
+    # without a deferral (no promise, no question) an assistant without the tool records nothing
+    desk = cfg.assistant("frontdesk")
+    fresh = SimpleNamespace(id="c2", caller="", slots={}, message=None, lines=[line])
+    assert messages.take(fresh, desk, "We open at 8 am.") is None  # type: ignore[arg-type]
+
+
+def test_a_caller_cannot_talk_the_box_into_a_price_or_policy() -> None:
+    asked = "Do students get ten percent off? I'm Ann Lee, call me on 0151 2345, I have 12 staff."
+    support = Support.of(FACTS, caller=[asked, "Ann Lee"])
+    for sentence in (
+        "Yes, students get a ten percent discount.",
+        "Sure, it's 10% off for you.",
+        "We can do it for 30 dollars.".replace("30", "12"),  # the caller's number as a price
+    ):
+        kinds = {c.kind for c in unsupported(sentence, support)}
+        assert kinds & {"price", "policy"}, (sentence, kinds)
+    # what the caller said about themselves may be repeated
+    for sentence in (
+        "Thanks, Ann Lee, I have your number 0151 2345.",
+        "For 12 staff the Standard package at 99 dollars a month fits.",
+    ):
+        assert unsupported(sentence, support) == [], sentence
+
+
+def test_a_yes_about_the_office_needs_the_office_words_not_the_callers() -> None:
+    office = [
+        "Insurance accepted: Aetna, Cigna and Medicare.",
+        "Doctors: Dr. Mei Lin sees children; Dr. Okafor.",
+    ]
+    asked = ["Does Dr. Okafor speak Spanish?", "Do you offer flu shots?"]
+    support = Support.of(office, caller=asked)
+    for sentence, word in (
+        ("Yes, Dr. Okafor speaks Spanish.", "spanish"),
+        ("Yes, we offer flu shots.", "flu"),
+        ("Dr. Okafor speaks Spanish.", "spanish"),
+        ("Of course, you would catch us in the evening.", "catch"),
+    ):
+        said = {c.text for c in unsupported(sentence, support) if c.kind == "yes"}
+        assert word in said, (sentence, said)
+    for sentence in (
+        "Yes, we take Cigna.",
+        "Yes, we accept Cigna.",  # the verb is the relation; Cigna is the claim
+        "Yes, Dr. Mei Lin sees children.",
+        "Sure, I can help you with that.",
+        "Yes, I can take a message for the team.",
+        "Of course!",
+    ):
+        assert unsupported(sentence, support) == [], sentence
+
+
+def test_an_action_said_done_needs_a_tool_that_did_it() -> None:
+    office = ["Appointments can be booked Monday to Friday; the team confirms them by phone."]
+    for sentence in ("I have booked you for Monday.", "Your appointment is confirmed."):
+        assert [c.kind for c in unsupported(sentence, Support.of(office))] == ["done"], sentence
+    said = "I've sent your message to the team."
+    assert [c.kind for c in unsupported(said, Support.of(office))] == ["done"]
+    assert unsupported(said, Support.of(office, done=["sent"])) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "asking"),
+    [
+        ("Do you sponsor local football teams?", True),
+        ("so how much is the premium package", True),  # STT text: no question mark
+        ("um what are your opening hours", True),
+        ("I'd like to know if you take walk-ins.", True),
+        ("Wann haben Sie am Samstag offen", True),
+        ("Please call me back on 555 0142.", False),
+        ("My name is Ann Lee.", False),
+        ("Our printer only prints blank pages.", False),
+        ("Yes please, tell them Ann called.", False),
+    ],
+)
+def test_asks_tells_a_question_from_details(text: str, asking: bool) -> None:
+    assert asks(text) is asking
