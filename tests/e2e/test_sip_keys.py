@@ -20,6 +20,7 @@ from sipkit import (
     silence_wav,
     start_box,
     start_call,
+    start_extension,
 )
 
 pytestmark = pytest.mark.e2e
@@ -109,18 +110,26 @@ def test_wrong_password_is_a_clear_state_without_a_crash_loop(
         box.stop()
 
 
-def test_outbound_call_led_by_an_assistant(
-    kamailio: Kamailio, reception: Proc, sipdir: Path
-) -> None:
-    """`voicebox call URI --assistant NAME`: the box calls reception, scheduling speaks first,
-    and with nobody answering back it says goodbye and hangs up."""
+def test_outbound_call_led_by_an_assistant(kamailio: Kamailio, sipdir: Path) -> None:
+    """`voicebox call URI --assistant NAME`: the box calls a phone, scheduling speaks first,
+    and with nobody answering back it says goodbye and hangs up. The phone (203) stays silent
+    for 30 s: reception's hellos would be turns, and its hang-up at the end of its WAV raced the
+    box's silence timer (CI saw "caller hung up")."""
     cfg = box_config(sipdir / "outbound.yaml", None)
     data = yaml.safe_load(cfg.read_text())
     data["speech"] = {"reprompt_after_s": 2.0, "hangup_after_s": 4.0}
     cfg.write_text(yaml.safe_dump(data))
-    ext_mark = reception.mark()
+    silent = start_extension(kamailio, "203", silence_wav(sipdir, 30), sipdir)
+    try:
+        _outbound_call_ends_on_silence(kamailio, silent, cfg)
+    finally:
+        silent.stop()
+
+
+def _outbound_call_ends_on_silence(kamailio: Kamailio, phone: Proc, cfg: Path) -> None:
+    ext_mark = phone.mark()
     done = subprocess.run(
-        [VOICEBOX, "call", f"sip:200@{kamailio.host}", "--assistant", "scheduling",
+        [VOICEBOX, "call", f"sip:203@{kamailio.host}", "--assistant", "scheduling",
          "--config", str(cfg), "--llm", "smollm2-135m", "--no-store", "--json"],
         capture_output=True, text=True, timeout=180, cwd=ROOT,
     )  # fmt: skip
@@ -133,5 +142,5 @@ def test_outbound_call_led_by_an_assistant(
     spoken = [e["kind"] for e in events if e["type"] == "audio_start"]
     assert spoken[0] == "greeting" and "phrase" in spoken  # greeting, reprompt, goodbye
     assert next(e for e in events if e["type"] == "call_end")["reason"] == "silence"
-    answered = reception.wait_for(lambda e: e["type"] == "call_done", 10, since=ext_mark)
+    answered = phone.wait_for(lambda e: e["type"] == "call_done", 10, since=ext_mark)
     assert answered["heard_ms"] and answered["heard_ms"][0][0] < 1000, answered
