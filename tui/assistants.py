@@ -424,15 +424,17 @@ class AssistantsPane(Pane):
         items = self.doc.get(path, []) or []
         if j is None or j >= len(items):
             return
+        self._confirm_delete(items, j, f"Delete handoff rule {j + 1}: {rule_summary(items[j])}?")
+
+    def _confirm_delete(self, items: list[Any], j: int, question: str) -> None:
+        """Ask `question`; on yes, item j goes from `items` (a list inside the document)."""
 
         def done(yes: bool | None) -> None:
             if yes:
                 del items[j]
                 self.edited()
 
-        self.app.push_screen(
-            ConfirmScreen(f"Delete handoff rule {j + 1}: {rule_summary(items[j])}?"), done
-        )
+        self.app.push_screen(ConfirmScreen(question), done)
 
     # -- facts ------------------------------------------------------------------------------
 
@@ -455,12 +457,6 @@ class AssistantsPane(Pane):
         items = self.doc.get(path, []) or []
         if j is None or j >= len(items):
             return
-
-        def done(yes: bool | None) -> None:
-            if yes:
-                del items[j]
-                self.edited()
-
         topic = items[j].get("topic", "?") if isinstance(items[j], dict) else "?"
         whose = "team" if team else str(self.assistants[self.index].get("name"))
-        self.app.push_screen(ConfirmScreen(f"Delete the {whose} fact {j + 1}: {topic}?"), done)
+        self._confirm_delete(items, j, f"Delete the {whose} fact {j + 1}: {topic}?")
