@@ -6,9 +6,11 @@ discount, warranty, refund, free or charge, a yes or "we offer ..." about what t
 an action done such as "booked" or "confirmed") is spoken only when every such claim is supported:
 its numbers, names and policy words appear in the support text (the office facts given to the
 reply, the assistant's own prompt and greeting, the date note, the caller's own words and the
-slots collected from them). The first unsupported sentence stops the reply: it and everything
-after it are not spoken, and the caller hears the deferral instead (the conversation records
-the question as a message for the team).
+slots collected from them); a price or percent must be one the office states as a price
+("3 percent" is not backed by "3 bedrooms"). The first unsupported sentence stops the reply: it
+and everything after it are not spoken, and the caller hears the deferral instead (or the fact
+that answers them: appliance/assistants/checked_reply.py; the conversation records the question
+as a message for the team).
 
 The check is lexical, so it is cheap (well under a millisecond a sentence) and it can be wrong
 both ways: a fact applied to the wrong thing ("a repair is 49 dollars" when 49 dollars is the
@@ -19,7 +21,7 @@ be blocked. Numbers are compared as values ("nine" = "9", "1,500" = "1500").
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from appliance.speech.sentences import sentence_end
@@ -100,6 +102,14 @@ _POLICY = words_of(
     "cancellation waived waive trial rabatt garantie gewährleistung kostenlos gebühr "
     "erstattung anzahlung"
 )
+# the words of a price that say nothing about what is priced
+_PRICE_PLAIN = words_of(
+    "dollar dollars bucks euro euros eur usd pound pounds cent cents percent per cost costs "
+    "costing price prices priced charge charges fee fees rate rates month months monthly year "
+    "years yearly annual annually week weeks weekly hour hours hourly day days daily each total "
+    "from only around about just starting start starts pay paying paid would will run runs "
+    "comes come rent rents rental sale"
+)
 _STEM = re.compile(r"(ies|es|s|ed|ing)$")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _URL = re.compile(r"\b(?:https?://|www\.)\S+|\b[\w-]+\.(?:com|org|net|de|example|io)\b", re.I)
@@ -114,19 +124,21 @@ _PLAIN_CAPS = {
 }  # fmt: skip
 
 
-# a yes, or "we offer / the clinic takes / Dr. Lin sees ...": an answer about what the office
-# does, which the caller's own words cannot back ("Does Dr. Okafor speak Spanish?" "Yes, ...");
-# every content word after it must be in the office's texts
+# a yes (also after a comma: "12.95 dollars, and yes, we deliver the same evening"), or "we
+# offer / the clinic takes / Dr. Lin sees ... / there is a ...": an answer about what the
+# office does or has, which the caller's own words cannot back ("Does Dr. Okafor speak
+# Spanish?" "Yes, ..."); every content word after it must be in the office's texts
 _AFFIRM = re.compile(
-    r"^\W*(yes|yeah|yep|of course|absolutely|certainly|definitely|indeed|ja|natürlich|"
-    r"selbstverständlich)\b",
+    r"(?:^\W*|[,;:]\s*(?:and |but |und |aber )?)(yes|yeah|yep|of course|absolutely|certainly|"
+    r"definitely|indeed|ja|natürlich|selbstverständlich)\b|"
+    r"^\W*(?:no|nein),?\s+(?=(?:you|we|it|there|the|our|they|that|sie|wir|es)\b)",
     re.I,
 )
 _WE_DO = re.compile(
     r"\b(?:we|our (?:office|team|practice|clinic|shop|store|company)|the (?:office|clinic|"
     r"practice|shop)|dr\.? [a-z]+)\s+(?:do |does |also |can |will |both )?(?:offer|provide|"
     r"have|accept|take|sell|carry|support|cover|speak|treat|see|fix|repair|install|deliver|"
-    r"ship|service|handle)(?:s|es)?\b",
+    r"ship|service|handle)(?:s|es)?\b|\bthere(?: is|'s| are) (?:a|an|some|plenty of)\b",
     re.I,
 )
 # an action the box says it did: only a tool's result can back it
@@ -190,13 +202,22 @@ class Support:
     emails: frozenset[str]
     caller: Support | None = None
     done: frozenset[str] = frozenset()  # actions a tool did this call ("sent": a message)
+    prices: frozenset[str] = frozenset()  # the numbers the texts state as a price or percent
+    # each price's texts (one per fact or prompt), as the stems of their specific words
+    price_texts: Mapping[str, tuple[frozenset[str], ...]] = field(default_factory=dict)
 
     @classmethod
     def of(
         cls, texts: Iterable[str], caller: Iterable[str] = (), done: Iterable[str] = ()
     ) -> Support:
-        text = "\n".join(t for t in texts if t)
+        entries = [t for t in texts if t]
+        text = "\n".join(entries)
         said = [t for t in caller if t]
+        price_texts: dict[str, list[frozenset[str]]] = {}
+        for entry in entries:
+            for c in _numbers_of(entry):
+                if c.kind == "price":
+                    price_texts.setdefault(c.text, []).append(specific_words(entry))
         return cls(
             text,
             frozenset(numbers(text)),
@@ -204,6 +225,8 @@ class Support:
             frozenset(e.lower() for e in _EMAIL.findall(text)),
             cls.of(said) if said else None,
             frozenset(done),
+            frozenset(price_texts),
+            {k: tuple(v) for k, v in price_texts.items()},
         )
 
 
@@ -225,6 +248,20 @@ def _is_price(text: str, start: int, end: int) -> bool:
     )
 
 
+def _numbers_of(text: str) -> list[Claim]:
+    """The numbers of a text, each a `price` (with a currency or percent) or a `number`."""
+    out: list[Claim] = []
+    for m in _DIGITS.finditer(text):
+        kind = "price" if _is_price(text, m.start(), m.end()) else "number"
+        out.append(Claim(kind, _norm_number(m.group(0))))
+    for m in _WORD.finditer(text):
+        low = m.group(0).lower()
+        if low in _NUMBER_WORDS and low not in _NOT_CLAIMS:
+            kind = "price" if _is_price(text, m.start(), m.end()) else "number"
+            out.append(Claim(kind, str(_NUMBER_WORDS[low])))
+    return out
+
+
 def claims(sentence: str, language: str = "en") -> list[Claim]:
     """The checkable claims of one sentence. Names (capitalised words inside a sentence) are
     claims in English only: German capitalises every noun."""
@@ -237,16 +274,12 @@ def claims(sentence: str, language: str = "en") -> list[Claim]:
     for m in _URL.finditer(rest):
         out.append(Claim("web", m.group(0)))
     rest = _URL.sub(" ", rest)
-    for m in _DIGITS.finditer(rest):
-        kind = "price" if _is_price(rest, m.start(), m.end()) else "number"
-        out.append(Claim(kind, _norm_number(m.group(0))))
+    out += _numbers_of(rest)
     for m in _WORD.finditer(rest):
-        word = m.group(0)
-        low = word.lower()
-        if low in _NUMBER_WORDS and low not in _NOT_CLAIMS:
-            kind = "price" if _is_price(rest, m.start(), m.end()) else "number"
-            out.append(Claim(kind, str(_NUMBER_WORDS[low])))
-        elif low in _CALENDAR:
+        low = m.group(0).lower()
+        if low in _NUMBER_WORDS:
+            continue
+        if low in _CALENDAR:
             out.append(Claim("calendar", low))
         elif low in _POLICY:
             out.append(Claim("policy", low))
@@ -283,17 +316,58 @@ def _affirmed(sentence: str) -> list[Claim]:
 def unsupported(sentence: str, support: Support, language: str = "en") -> list[Claim]:
     """The claims of `sentence` that `support` does not back (empty: it may be spoken)."""
     missing: list[Claim] = []
-    for c in claims(sentence, language):
+    found = claims(sentence, language)
+    names = frozenset(_stem(w) for c in found if c.kind == "name" for w in c.text.split())
+    for c in found:
         ok = _backs(c, support)
         if not ok and c.kind not in OFFICE_ONLY and support.caller is not None:
             ok = _backs(c, support.caller)  # the caller's own name, number, day
+        if ok and c.kind == "price" and not _price_bound(c.text, sentence, names, support):
+            ok, c = False, Claim("price", f"{c.text} (not for this)")
         if not ok:
             missing.append(c)
     return missing
 
 
+def specific_words(text: str) -> frozenset[str]:
+    """The stems of the words that say what a text is about: not its price words ("dollars",
+    "per month"), numbers, weekdays or the small words of a yes."""
+    words = (w.lower() for w in _WORD.findall(text))
+    return frozenset(
+        _stem(w) for w in words
+        if len(w) > 2 and w not in _YES_PLAIN and w not in _PRICE_PLAIN
+        and w not in _NUMBER_WORDS and w not in _CALENDAR
+    )  # fmt: skip
+
+
+def _price_bound(price: str, sentence: str, names: frozenset[str], support: Support) -> bool:
+    """A price is said of what the office prices at it: when the sentence names what it is
+    about ("a terminal repair is 49 dollars a month"), one of those words is in a text that
+    states the price (49 dollars is the Basic package: not backed); when it has a name ("the
+    Bay Sick package"), a word of the name is. "It's 49 dollars a month" names nothing and
+    passes."""
+    texts = support.price_texts.get(price, ())
+    said = names or specific_words(sentence) - _common(support)
+    return not said or not texts or any(said & t for t in texts)
+
+
+def _common(support: Support) -> frozenset[str]:
+    """Words most of the office's priced texts share ("package" in every package's price, a
+    listing's "bedroom"): they tell no priced thing from another."""
+    texts = [t for group in support.price_texts.values() for t in group]
+    if len(texts) < 2:
+        return frozenset()
+    counts: dict[str, int] = {}
+    for t in set(texts):
+        for w in t:
+            counts[w] = counts.get(w, 0) + 1
+    return frozenset(w for w, n in counts.items() if n >= 2 and n * 2 >= len(set(texts)))
+
+
 def _backs(c: Claim, support: Support) -> bool:
-    if c.kind in ("number", "price"):
+    if c.kind == "price":  # "3 percent" needs a price of 3 ("3 bedrooms" is no fee)
+        return c.text in support.prices
+    if c.kind == "number":
         return c.text in support.numbers
     if c.kind == "email":
         return c.text.lower() in support.emails

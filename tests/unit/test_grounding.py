@@ -103,12 +103,16 @@ def test_the_check_is_cheap() -> None:
 def _config_with_facts() -> tuple[object, list[Fact]]:
     cfg = load_config()
     team = [
-        Fact(topic="opening hours", answer="Monday to Friday 8 am to 6 pm.", examples=[
-            "When are you open?"
-        ]),
-        Fact(topic="address", answer="42 Harbour Street, Springfield.", examples=[
-            "Where is your office?"
-        ]),
+        Fact(
+            topic="opening hours",
+            answer="Monday to Friday 8 am to 6 pm.",
+            examples=["When are you open?"],
+        ),
+        Fact(
+            topic="address",
+            answer="42 Harbour Street, Springfield.",
+            examples=["Where is your office?"],
+        ),
     ]
     own = [Fact(topic="premium package price", answer="Premium is 199 dollars per month.")]
     cfg.team.facts = team
@@ -188,6 +192,11 @@ def test_a_yes_about_the_office_needs_the_office_words_not_the_callers() -> None
         ("Yes, we offer flu shots.", "flu"),
         ("Dr. Okafor speaks Spanish.", "spanish"),
         ("Of course, you would catch us in the evening.", "catch"),
+        # dev split, mixed questions: the unanswerable half affirmed after the answered half
+        ("Aetna is accepted, and yes, Dr. Okafor speaks Spanish.", "spanish"),
+        ("The clinic takes Cigna. There is a bus stop nearby.", "bus"),
+        # eval split: a no about the office needs the office's words as much as a yes
+        ("No, you do not have to pay to leave your car.", "car"),
     ):
         said = {c.text for c in unsupported(sentence, support) if c.kind == "yes"}
         assert word in said, (sentence, said)
@@ -198,6 +207,9 @@ def test_a_yes_about_the_office_needs_the_office_words_not_the_callers() -> None
         "Sure, I can help you with that.",
         "Yes, I can take a message for the team.",
         "Of course!",
+        "There is a colleague who can help with that.",
+        "No problem, I can take a message.",
+        "Dr. Mei Lin sees children, yes.",
     ):
         assert unsupported(sentence, support) == [], sentence
 
@@ -227,3 +239,49 @@ def test_an_action_said_done_needs_a_tool_that_did_it() -> None:
 )
 def test_asks_tells_a_question_from_details(text: str, asking: bool) -> None:
     assert asks(text) is asking
+
+
+def test_a_price_needs_a_price_in_the_facts_not_just_the_number() -> None:
+    # dev split, realestate: "The commission is 3% of the selling price." passed because a
+    # listing has "3 bedroom"; a price or percent must be one the office states as such
+    listing = Support.of(["For sale: a 3 bedroom house at 24 Elm Street for 425,000 dollars."])
+    assert [f"{c.kind} {c.text}" for c in unsupported("The commission is 3%.", listing)] == [
+        "price 3"
+    ]
+    assert unsupported("The Elm Street house has 3 bedrooms.", listing) == []
+    assert unsupported("It is for sale at $425,000.", listing) == []
+    assert unsupported("The price is 425,000 dollars.", listing) == []
+    # a price said without its currency is a number, and the number is there
+    assert unsupported("The house is offered at 425,000.", listing) == []
+
+
+@pytest.mark.parametrize(
+    ("sentence", "bound"),
+    [
+        ("The Premium package is 199 dollars per month.", True),
+        ("That's 199 dollars a month.", True),  # names nothing: the topic of the talk
+        ("You'd pay 99 dollars monthly for Standard.", True),
+        ("A site visit is included in Basic at 49 dollars a month.", True),
+        # the text-channel reply: the Basic price said of a repair
+        ("A terminal repair will be 49 dollars per month.", False),
+        # dev split, garbled "bay sick": the Premium price said of the misheard Basic
+        ("The Bay Sick package costs 199 dollars per month.", False),
+        ("The Standard package costs 199 dollars per month.", False),
+        # eval split, garbled "pre meal": "package" is in every package's price, so it binds
+        # nothing; the misheard words are in none
+        ("The pre meal package costs 49 dollars per month.", False),
+        ("The Basic package costs 49 dollars per month.", True),
+    ],
+)
+def test_a_price_is_said_of_what_the_office_prices_at_it(sentence: str, bound: bool) -> None:
+    support = Support.of(
+        [
+            "Basic package: The Basic package costs 49 dollars per month: help desk by email "
+            "and one site visit a year.",
+            "Standard package: The Standard package costs 99 dollars per month.",
+            "Premium package: The Premium package costs 199 dollars per month: 24/7 support.",
+        ],
+        caller=["how much is the bay sick package a month"],
+    )
+    found = [f"{c.kind} {c.text}" for c in unsupported(sentence, support)]
+    assert (found == []) is bound, found
