@@ -15,9 +15,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from appliance.assistants import prompts
+from appliance.assistants.call_facts import CallFacts
 from appliance.assistants.carryover import carryover_messages
 from appliance.assistants.checked_reply import speak_checked
-from appliance.assistants.facts import ANSWER_SCORE
 from appliance.assistants.grounding import Support, asks, says_deferral
 from appliance.assistants.policy import GUARD_REASONS, HandoffPolicy, agrees, guard_verdict
 from appliance.assistants.router import Decision
@@ -123,11 +123,8 @@ class Conversation:
         self.ended = False
         self._slots_pending = False
         self._leaked = False  # the last reply quoted the system prompt (replaced)
-        # the office facts given to replies so far ("topic: answer"), each once
-        self._given: dict[str, None] = {}
-        self._turn_facts: list[str] = []  # the topics given to this turn's reply
+        self.facts = CallFacts(engine.facts, engine.judge)  # the office facts given so far
         self._blocked: str | None = None  # this turn's sentence kept from the caller
-        self._answer = ""  # this turn's office fact that clearly answers the caller
         self._answered = False  # that fact was said instead of the reply's own words
         self._question = ""  # the last question the box could not answer (deferred)
         self.now: Callable[[], datetime] = lambda: office_now(self.cfg.team.timezone)
@@ -148,9 +145,11 @@ class Conversation:
 
     def start(self) -> str:
         """Open the conversation; returns the greeting of the entry assistant."""
-        self.emit(ConversationStarted(
+        self.emit(
+            ConversationStarted(
                 self.id, channel=self.channel, assistant=self.current, caller=self.caller
-            ))
+            )
+        )
         self._messages.append(self._clock_message())
         greeting = self.assistant.greeting
         if greeting:
@@ -200,7 +199,8 @@ class Conversation:
         self.turn += 1
         turn = self.turn
         text = text.strip()
-        self._turn_facts, self._blocked, self._answer, self._answered = [], None, "", False
+        self._blocked, self._answered = None, False
+        self.facts.new_turn()
         self.emit(CallerUtterance(self.id, turn=turn, assistant=self.current, text=text))
         earlier = [ln.text for ln in self.lines if ln.role == "caller"]
         decision, rule, refused = self._route(text, earlier)
@@ -351,11 +351,10 @@ class Conversation:
         a price question to the quotes assistant is no complaint for escalation."""
         if d.target is None or d.path != "llm" or d.verdict is not None:
             return d
-        index = self.engine.facts.get(self.current)
-        found = index.retrieve(text, k=1) if index is not None else []
-        if not found or found[0].scope != self.current or found[0].score < ANSWER_SCORE:
+        own = self.facts.own_answer(self.current, text)
+        if own is None:
             return d
-        why = f"its own office fact {found[0].fact.topic!r} answers it (not {d.target})"
+        why = f"its own office fact {own.fact.topic!r} answers it (not {d.target})"
         return Decision(None, "facts", why, d.scores, d.latency_ms)
 
     def _checked(
@@ -463,24 +462,19 @@ class Conversation:
     def _office_facts(self, text: str, turn: int) -> None:
         """Give the reply the office facts this turn needs, just before the caller's message
         (the last message the model reads is the caller's)."""
-        index = self.engine.facts.get(self.current)
-        if index is None or not len(index):
+        found = self.facts.retrieve(self.current, text)
+        if found is None:
             return
-        found = index.retrieve(text)
         pairs = [(f.fact.topic, f.fact.answer) for f in found]
         note = prompts.office_facts_note(pairs, self.assistant.language)
         assert self._messages and self._messages[-1].role == "user"
         self._messages.insert(len(self._messages) - 1, Message("system", note))
-        self._given.update(dict.fromkeys(f"{topic}: {answer}" for topic, answer in pairs))
-        self._turn_facts = [f.fact.topic for f in found]
-        if found and found[0].score >= ANSWER_SCORE:
-            self._answer = found[0].fact.answer
         self.emit(
             FactsRetrieved(
                 self.id,
                 turn=turn,
                 assistant=self.current,
-                topics=self._turn_facts,
+                topics=[f.fact.topic for f in found],
                 scores=[f.score for f in found],
             )
         )
@@ -492,7 +486,7 @@ class Conversation:
         a = self.assistant
         team = self.cfg.team
         texts = [
-            *self._given,
+            *self.facts.given,
             a.system_prompt,
             a.greeting,
             self._clock_message().content,
@@ -518,7 +512,8 @@ class Conversation:
             language=a.language,
             refusal=self.cfg.speech.refusal_for(a.language),
             deferral=self.cfg.speech.deferral_for(a.language),
-            answer=self._answer,
+            known=bool(self.facts.candidates),
+            answer=lambda: self.facts.judged_answer(self.id),
             after_answer=self.cfg.speech.after_fact_for(a.language),
             on_text=on_text,
         )
@@ -531,9 +526,10 @@ class Conversation:
         elif checked.blocked is not None:
             blocked = checked.blocked
             _LOGGER.info(
-                "conversation %s: a sentence stated what no office fact supports (%s); deferred",
+                "conversation %s: a sentence stated what no office fact supports (%s); %s",
                 self.id,
                 ", ".join(c.kind for c in blocked.claims),
+                f"said the fact {self.facts.judged!r}" if checked.answered else "deferred",
             )
             self._blocked = blocked.sentence
             self.emit(
@@ -543,6 +539,7 @@ class Conversation:
                     assistant=self.current,
                     sentence=blocked.sentence,
                     claims=[f"{c.kind} {c.text}" for c in blocked.claims],
+                    instead=self.facts.judged if checked.answered else "",
                 )
             )
         reply = checked.text
@@ -606,8 +603,7 @@ class Conversation:
             first_token_ms=timings.get("first_token_ms", 0.0),
             timings=timings,
             fixed=fixed,
-            facts=list(self._turn_facts),
+            facts=list(self.facts.topics),
             blocked=self._blocked,
             answered=self._answered,
         )
-

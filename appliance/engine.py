@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from appliance.assistants import prompts
 from appliance.assistants.carryover import transcript_text
+from appliance.assistants.fact_judge import JUDGE_KEY, FactJudge
 from appliance.assistants.facts import FactIndex
 from appliance.assistants.router import Router
 from appliance.assistants.slots import SlotExtractor
@@ -110,6 +111,7 @@ class Engine:
         self.slots = SlotExtractor(brain, cfg.team.slots, cfg.assistants)
         # the office facts each assistant may use, embedded once
         self.facts = {a.name: FactIndex(cfg, a, embedder) for a in cfg.assistants}
+        self.judge = FactJudge(brain)
         self._warm()
 
     def reconfigured(self, cfg: Config) -> Engine:
@@ -140,7 +142,7 @@ class Engine:
     def prefix_keys(self) -> set[tuple[str, AdapterSet]]:
         """Every prefix-cache entry this engine uses: reply profiles, router and slot prompts,
         the summary prompt."""
-        utility = {SUMMARY_KEY, *self.router.prefix_keys(), *self.slots.prefix_keys()}
+        utility = {SUMMARY_KEY, JUDGE_KEY, *self.router.prefix_keys(), *self.slots.prefix_keys()}
         return self.profile_keys() | {(key, ()) for key in utility}
 
     def _warm(self) -> None:
@@ -151,6 +153,7 @@ class Engine:
         self.router.warm()
         self.slots.warm()
         self.brain.warm_utility(SUMMARY_KEY, prompts.summary_prompt())
+        self.judge.warm()
 
     def new_conversation(
         self,

@@ -128,13 +128,15 @@ class FactsRetrieved(Event):
 @dataclass
 class SentenceBlocked(Event):
     """A sentence of the reply stated what no office fact supports: not spoken, the caller
-    heard the deferral instead (`claims`: what was unsupported, e.g. "number 10")."""
+    heard the deferral instead (`claims`: what was unsupported, e.g. "number 10"), or the office
+    fact the fact judge said answers them (`instead`: its topic; "" for the deferral)."""
 
     type: ClassVar[str] = "blocked"
     turn: int
     assistant: str
     sentence: str
     claims: list[str]
+    instead: str = ""
 
 
 @dataclass

@@ -116,7 +116,10 @@ class TurnView:
             return [_detail(f"facts: {used}", "cyan")]
         if isinstance(event, SentenceBlocked):
             why = ", ".join(event.claims)
-            return [_detail(f"✗ not said (no fact for {why}): {event.sentence}", "red")]
+            lines = [_detail(f"✗ not said (no fact for {why}): {event.sentence}", "red")]
+            if event.instead:
+                lines.append(_detail(f"  said instead: the fact '{event.instead}'", "cyan"))
+            return lines
         if isinstance(event, ConversationEnded):
             return [Text(f"── conversation ended after {event.turns} turn(s) ──", style="dim")]
         return []  # the caller's line is written when it is sent

@@ -5,10 +5,12 @@ What passes both goes to `on_text` as it is generated. A quote of the system pro
 reply and the caller hears the refusal; the first sentence no office fact supports stops it and
 the caller hears the deferral. Either way generation stops at once.
 
-When the turn's best office fact clearly answers the caller (`answer`), a sentence kept back
-before anything was said is replaced by that fact, word for word, and `after_answer` (an offer
-to take a message if it does not answer them); a reply that says it has no answer is kept back
-too, since the office does have one.
+When office facts came with the turn (`known`), a reply that says it has no answer is kept back
+too, since the office may have one. A sentence kept back before anything was said is then
+replaced by the fact that answers the caller, if `answer()` finds one (appliance/assistants/
+fact_judge.py: it is asked only then), word for word, and `after_answer` (an offer to take a
+message if it does not answer them); otherwise the caller hears the deferral (or the reply's own
+"I don't have that information", when that was all that was kept back).
 """
 
 from __future__ import annotations
@@ -39,7 +41,8 @@ def speak_checked(
     language: str,
     refusal: str,
     deferral: str,
-    answer: str = "",
+    known: bool = False,
+    answer: Callable[[], str] | None = None,
     after_answer: str = "",
     on_text: Callable[[str], None] | None = None,
 ) -> CheckedReply:
@@ -48,7 +51,7 @@ def speak_checked(
     first = 0.0
     pieces: list[str] = []
     quotes = QuoteGuard(secret)
-    grounding = GroundingGuard(support, language=language, known=bool(answer))
+    grounding = GroundingGuard(support, language=language, known=known)
 
     def say(text: str) -> None:
         if text and on_text:
@@ -72,16 +75,28 @@ def speak_checked(
     if quotes.leaked:
         say(" " + refusal)
         text = tidy_reply(f"{spoken} {refusal}")
-    elif grounding.blocked is not None and answer and not spoken.strip():
-        said = f"{answer} {after_answer}".strip()
+    elif grounding.blocked is not None and not spoken.strip() and (fact := _answer(answer)):
+        said = f"{fact} {after_answer}".strip()
         say(said)
         return CheckedReply(tidy_reply(said), first, False, grounding.blocked, answered=True)
+    elif grounding.blocked is not None and _only_deferral(grounding.blocked):
+        own = grounding.blocked.sentence  # its own "I don't have that" stands: no fact answers
+        say(" " + own)
+        return CheckedReply(tidy_reply(f"{spoken} {own}"), first, False, None)
     elif grounding.blocked is not None:
         say(" " + deferral)
         text = tidy_reply(f"{spoken} {deferral}")
     else:
         text = tidy_reply("".join(pieces))
     return CheckedReply(text, first, quotes.leaked, grounding.blocked)
+
+
+def _only_deferral(blocked: Blocked) -> bool:
+    return all(c.kind == "deferral" for c in blocked.claims)
+
+
+def _answer(answer: Callable[[], str] | None) -> str:
+    return answer() if answer is not None else ""
 
 
 def tidy_reply(text: str) -> str:

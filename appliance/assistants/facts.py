@@ -22,12 +22,12 @@ from appliance.config.facts import Fact
 
 _LOGGER = logging.getLogger(__name__)
 TOP_K = 3
-MIN_SCORE = 0.35  # cosine plus keyword bonus; below it a fact is not given
-# a fact this strong most likely answers the caller: said word for word when the reply's own
-# sentence is kept back (appliance/assistants/checked_reply.py). On the dev split of
-# tests/grounding the expected fact scored 0.65-1.32 (median 1.05) and the best fact for an
-# unanswerable question 0.37-1.20 (median 0.74): no score separates them, so the fact is
-# followed by the offer of a message (speech.after_fact)
+MIN_SCORE = 0.35  # cosine plus keyword bonus; below it a fact is not given to the reply
+JUDGE_MIN_SCORE = 0.2  # ...but the fact judge (assistants/fact_judge.py) may still pick it
+# a fact of the assistant's own this strong keeps a handoff the LLM chose from happening
+# (conversation.py). Which fact answers a caller is not a matter of score (on the dev split of
+# tests/grounding the expected fact scored 0.65-1.32, the best fact for an unanswerable question
+# 0.37-1.20): the fact judge decides that (appliance/assistants/fact_judge.py)
 ANSWER_SCORE = 0.84
 KEYWORD_BONUS = 0.12  # per content word the caller's words share with the fact (at most 3)
 _WORD = re.compile(r"[a-zäöüß0-9]+")

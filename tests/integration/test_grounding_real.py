@@ -42,3 +42,21 @@ def test_no_invented_discount_is_spoken(qwen_engine: Any) -> None:
         assert blocked and blocked[0].sentence == r.blocked
         assert conv.message is not None and "asked:" in conv.message.what
         assert any(isinstance(e, MessageTaken) for e in events)
+
+
+def test_the_fact_judge_tells_an_answer_from_a_fact_about_the_same_thing(
+    qwen_engine: Any,
+) -> None:
+    """The judge (appliance/assistants/fact_judge.py) on the real model: the fact that answers
+    is accepted, a fact about the same package that does not say what was asked is not."""
+    index = qwen_engine.facts["sales"]
+    judge = qwen_engine.judge
+    answers = "On the phone help desk plan, what do I pay each month?"
+    found = index.retrieve(answers, min_score=0.2)
+    picked, probs = judge.pick(answers, found)
+    assert picked is not None and picked.fact.topic == "Standard package", probs
+    same_thing = "Does the Premium package come with a free laptop for every new employee?"
+    found = index.retrieve(same_thing, min_score=0.2)
+    assert found and found[0].fact.topic == "Premium package"  # retrieval finds the package
+    picked, probs = judge.pick(same_thing, found)
+    assert picked is None, probs

@@ -302,6 +302,14 @@ def test_turn_view_shows_the_facts_a_reply_used_and_the_sentence_kept_back() -> 
         sentence="Students get 10% off.",
         claims=["number 10", "policy discount"],
     )
+    judged = SentenceBlocked(
+        "c1",
+        turn=3,
+        assistant="sales",
+        sentence="It has five bedrooms.",
+        claims=["number 5"],
+        instead="house on Elm Street",
+    )
     injection = RoutingDecided(
         "c1",
         turn=3,
@@ -313,10 +321,12 @@ def test_turn_view_shows_the_facts_a_reply_used_and_the_sentence_kept_back() -> 
         scores={},
         latency_ms=0.2,
     )
-    got = [t.plain for e in (facts, none, blocked, injection) for t in view.render(e)]
+    got = [t.plain for e in (facts, none, blocked, judged, injection) for t in view.render(e)]
     assert got == [
         "  facts: Premium package 0.81, payment 0.40",
         "  facts: none for this question",
         "  ✗ not said (no fact for number 10, policy discount): Students get 10% off.",
+        "  ✗ not said (no fact for number 5): It has five bedrooms.",
+        "    said instead: the fact 'house on Elm Street'",
         "  route refused · guard · 0.2 ms · prompt injection",
     ]

@@ -63,6 +63,8 @@ class _Engine:
         self.calls: list[list[Message]] = []
         # the office facts, found by keywords (the real retrieval on a hashing embedder)
         self.facts = {a.name: FactIndex(cfg, a, HashingEmbedder()) for a in cfg.assistants}
+        self.judged: list[str] = []  # the questions the fact judge was asked; it finds nothing
+        self.judge = SimpleNamespace(pick=lambda q, found: (self.judged.append(q), (None, {}))[1])
 
     def stream_reply(
         self, session: Any, a: Assistant, messages: list[Message], cancel: threading.Event
@@ -280,8 +282,8 @@ def test_a_phrase_the_prompt_tells_the_assistant_to_say_is_no_quote() -> None:
     # will call you back to confirm a time." (16 words): saying it must not be refused
     secret = (
         "You cannot see or change the calendar: never say an appointment is booked, moved or "
-        'cancelled. Say: "I\'ll pass your request to the team; someone will call you back to '
-        'confirm a time." Ask for the preferred day and time, and the caller\'s name.'
+        "cancelled. Say: \"I'll pass your request to the team; someone will call you back to "
+        "confirm a time.\" Ask for the preferred day and time, and the caller's name."
     )
     reply = (
         "Sure. I'll pass your request to the team; someone will call you back to confirm a time."

@@ -1,0 +1,79 @@
+"""The office facts of one conversation: which facts each turn's reply is given, which fact the
+judge says answers the caller, and everything the replies have been given so far (what the
+grounding check lets them state).
+
+The conversation (appliance/conversation.py) puts the note into the model's messages and emits
+the events; this object only holds and finds the facts.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Protocol
+
+from appliance.assistants.facts import ANSWER_SCORE, JUDGE_MIN_SCORE, MIN_SCORE, FactIndex, Found
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class Judge(Protocol):
+    def pick(
+        self, question: str, found: list[Found]
+    ) -> tuple[Found | None, dict[str, float]]: ...
+
+
+class CallFacts:
+    """One conversation's office facts. `given` (every "topic: answer" given to a reply, each
+    once) only grows; `candidates`, `asked` and `topics` are the current turn's."""
+
+    def __init__(self, indexes: Mapping[str, FactIndex], judge: Judge) -> None:
+        self.indexes = indexes
+        self.judge = judge
+        self.given: dict[str, None] = {}
+        self.candidates: list[Found] = []  # this turn's facts, best first (the judge's too)
+        self.asked = ""  # this turn's caller words, for the judge
+        self.topics: list[str] = []  # the topics given to this turn's reply (and the judged one)
+        self.judged = ""  # the topic of the fact the judge said answers this turn
+
+    def new_turn(self) -> None:
+        self.candidates, self.asked, self.topics, self.judged = [], "", [], ""
+
+    def retrieve(self, assistant: str, text: str) -> list[Found] | None:
+        """The facts for this turn's reply (None: the assistant has no facts at all). The judge
+        may pick among weaker facts too (a misheard question scores low); the reply is given
+        only those above the threshold."""
+        index = self.indexes.get(assistant)
+        if index is None or not len(index):
+            return None
+        self.candidates = index.retrieve(text, min_score=JUDGE_MIN_SCORE)
+        self.asked = text
+        found = [f for f in self.candidates if f.score >= MIN_SCORE]
+        self.given.update(dict.fromkeys(f"{f.fact.topic}: {f.fact.answer}" for f in found))
+        self.topics = [f.fact.topic for f in found]
+        return found
+
+    def own_answer(self, assistant: str, text: str) -> Found | None:
+        """One of the assistant's own facts (not the team's) that clearly answers `text`."""
+        index = self.indexes.get(assistant)
+        found = index.retrieve(text, k=1) if index is not None else []
+        if not found or found[0].scope != assistant or found[0].score < ANSWER_SCORE:
+            return None
+        return found[0]
+
+    def judged_answer(self, conversation_id: str) -> str:
+        """The fact that answers this turn's question, as the judge sees it ("" if none); asked
+        only when the reply's own first sentence was kept back."""
+        found, probs = self.judge.pick(self.asked, self.candidates)
+        _LOGGER.info(
+            "conversation %s: fact judge %s (%s)",
+            conversation_id,
+            repr(found.fact.topic) if found else "none",
+            ", ".join(f"{k} {v:.2f}" for k, v in probs.items()),
+        )
+        if found is None:
+            return ""
+        self.judged = found.fact.topic
+        self.topics = list(dict.fromkeys([*self.topics, found.fact.topic]))
+        self.given[f"{found.fact.topic}: {found.fact.answer}"] = None
+        return found.fact.answer
