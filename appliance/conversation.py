@@ -466,7 +466,8 @@ class Conversation:
         if found is None:
             return
         pairs = [(f.fact.topic, f.fact.answer) for f in found]
-        note = prompts.office_facts_note(pairs, self.assistant.language)
+        meant = self.facts.asked if self.facts.asked != text else ""
+        note = prompts.office_facts_note(pairs, self.assistant.language, meant)
         assert self._messages and self._messages[-1].role == "user"
         self._messages.insert(len(self._messages) - 1, Message("system", note))
         self.emit(

@@ -18,9 +18,7 @@ _LOGGER = logging.getLogger(__name__)
 
 
 class Judge(Protocol):
-    def pick(
-        self, question: str, found: list[Found]
-    ) -> tuple[Found | None, dict[str, float]]: ...
+    def pick(self, question: str, found: list[Found]) -> tuple[Found | None, dict[str, float]]: ...
 
 
 class CallFacts:
@@ -42,10 +40,12 @@ class CallFacts:
     def retrieve(self, assistant: str, text: str) -> list[Found] | None:
         """The facts for this turn's reply (None: the assistant has no facts at all). The judge
         may pick among weaker facts too (a misheard question scores low); the reply is given
-        only those above the threshold."""
+        only those above the threshold. Office words the recogniser split ("bay sick") are
+        put back together first (appliance/assistants/misheard.py)."""
         index = self.indexes.get(assistant)
         if index is None or not len(index):
             return None
+        text = index.words.repair(text)
         self.candidates = index.retrieve(text, min_score=JUDGE_MIN_SCORE)
         self.asked = text
         found = [f for f in self.candidates if f.score >= MIN_SCORE]
@@ -56,7 +56,7 @@ class CallFacts:
     def own_answer(self, assistant: str, text: str) -> Found | None:
         """One of the assistant's own facts (not the team's) that clearly answers `text`."""
         index = self.indexes.get(assistant)
-        found = index.retrieve(text, k=1) if index is not None else []
+        found = index.retrieve(index.words.repair(text), k=1) if index is not None else []
         if not found or found[0].scope != assistant or found[0].score < ANSWER_SCORE:
             return None
         return found[0]

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from appliance.assistants.grounding import words_of
+from appliance.assistants.misheard import OfficeWords
 from appliance.brain.parts import TextEmbedder
 from appliance.config import Assistant, Config
 from appliance.config.facts import Fact
@@ -68,6 +69,10 @@ class FactIndex:
                 self._owner.append(i)
             self._words.append(content_words(" ".join([f.topic, f.answer, *f.examples])))
         self._vecs = embedder.embed(texts) if texts else np.zeros((0, 1), np.float32)
+        facts = [f for f, _ in self.items]
+        self.words = OfficeWords(
+            [t for f in facts for t in (f.answer, *f.examples)], [f.topic for f in facts]
+        )
         self.embedder = embedder
 
     def __len__(self) -> int:

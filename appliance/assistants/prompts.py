@@ -15,7 +15,7 @@ PHONE_RULES = {
         "no markdown, no emojis. Never invent prices, dates or facts: office facts come with "
         "the caller's message; answer questions about the office only from them or from these "
         "instructions, and when they do not answer it, say \"I don't have that information "
-        "here; I can take a message.\" You cannot transfer calls or dial numbers yourself and "
+        'here; I can take a message." You cannot transfer calls or dial numbers yourself and '
         "must never say you are transferring the caller; if they want something outside your "
         "role, say a colleague can help with that. Do not ask again for what you already know "
         "about the caller. If the caller describes a medical emergency, tell them to hang up "
@@ -25,8 +25,8 @@ PHONE_RULES = {
         "Du bist in einem Telefongespräch. Antworte in ein oder zwei kurzen gesprochenen Sätzen "
         "auf Deutsch, ohne Listen. Erfinde keine Preise, Termine oder Fakten: Fakten des Büros "
         "kommen mit der Nachricht des Anrufers; beantworte Fragen zum Büro nur damit oder mit "
-        "diesen Anweisungen, und wenn sie die Frage nicht beantworten, sag \"Dazu habe ich "
-        "hier keine Angaben; ich kann eine Nachricht aufnehmen.\" Du kannst selbst keine Anrufe "
+        'diesen Anweisungen, und wenn sie die Frage nicht beantworten, sag "Dazu habe ich '
+        'hier keine Angaben; ich kann eine Nachricht aufnehmen." Du kannst selbst keine Anrufe '
         "weiterleiten und sagst das nie zu. Frage nicht erneut nach dem, was du über den "
         "Anrufer schon weißt. Bei einem medizinischen Notfall: sofort auflegen und den Notruf "
         "wählen."
@@ -74,13 +74,11 @@ def clock_note(now: datetime, language: str = "en") -> str:
     if name:
         zone = f"{name}, {zone}"
     if language == "de":
+
         def day(d: datetime) -> str:
             return f"{WEEKDAYS_DE[d.weekday()]}, {d.day}. {MONTHS_DE[d.month - 1]} {d.year}"
 
-        return (
-            f"Heute ist {day(now)}, es ist {now:%H:%M} Uhr ({zone}). "
-            f"Morgen ist {day(tomorrow)}."
-        )
+        return f"Heute ist {day(now)}, es ist {now:%H:%M} Uhr ({zone}). Morgen ist {day(tomorrow)}."
     return (
         f"Today is {WEEKDAYS_EN[now.weekday()]}, {MONTHS_EN[now.month - 1]} {now.day}, "
         f"{now.year}; the time is {now:%H:%M} ({zone}). Tomorrow is "
@@ -175,9 +173,18 @@ OFFICE_FACTS = {
 }
 
 
-def office_facts_note(facts: list[tuple[str, str]], language: str = "en") -> str:
-    """The facts retrieved for one turn (topic, answer), fed just before the caller's message."""
+MISHEARD = {
+    "en": "The caller's words were misheard by speech recognition; they mean: ",
+    "de": "Die Spracherkennung hat den Anrufer verhört; er meint: ",
+}
+
+
+def office_facts_note(facts: list[tuple[str, str]], language: str = "en", meant: str = "") -> str:
+    """The facts retrieved for one turn (topic, answer), fed just before the caller's message;
+    `meant`: the caller's words with misheard office words repaired (appliance/assistants/
+    misheard.py), when they differ from what was heard."""
     head, none = OFFICE_FACTS.get(language, OFFICE_FACTS["en"])
-    if not facts:
-        return none
-    return "\n".join([head, *(f"- {topic}: {answer}" for topic, answer in facts)])
+    lines = [head, *(f"- {topic}: {answer}" for topic, answer in facts)] if facts else [none]
+    if meant:
+        lines.append(MISHEARD.get(language, MISHEARD["en"]) + f'"{meant}"')
+    return "\n".join(lines)
