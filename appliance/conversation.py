@@ -23,6 +23,7 @@ from appliance.assistants.policy import GUARD_REASONS, HandoffPolicy, agrees, gu
 from appliance.assistants.router import Decision
 from appliance.brain.parts import Message
 from appliance.config import Assistant, HandoffRule
+from appliance.errors import StoreError
 from appliance.events import (
     AssistantReply,
     CallerUtterance,
@@ -38,7 +39,7 @@ from appliance.events import (
     SentenceBlocked,
     SlotsUpdated,
 )
-from appliance.tools import messages
+from appliance.tools import leads, messages, tickets
 
 if TYPE_CHECKING:
     from appliance.engine import Engine
@@ -129,6 +130,10 @@ class Conversation:
         self._question = ""  # the last question the box could not answer (deferred)
         self.now: Callable[[], datetime] = lambda: office_now(self.cfg.team.timezone)
         self.message: MessageTaken | None = None  # the request for the team (take_message)
+        self.ticket: int | None = None  # the number of the caller's ticket (tickets)
+        self._ticket_kept: tickets.Ticket | None = None  # what the store holds of it
+        self._ticket_news = ""  # the sentence that tells the caller a new ticket's number
+        self._lead_kept: dict[str, str] | None = None  # what the store holds of the lead
 
     # -- events -----------------------------------------------------------------------------
 
@@ -219,6 +224,7 @@ class Conversation:
                 on_text(reply)
             self._messages += [Message("user", text), Message("assistant", reply)]
             self._slots_pending = bool(self._update_slots(text, turn, self.current))
+            reply = self._tell_ticket(reply, on_text)
             return self._finish(turn, text, reply, None, decision, refused, None, t0, {})
         self._pending = None
         announcement: str | None = None
@@ -244,6 +250,7 @@ class Conversation:
         t_s = time.perf_counter()
         self._slots_pending = bool(self._update_slots(text, turn, self.current))
         timings["slots_ms"] = (time.perf_counter() - t_s) * 1000
+        reply = self._tell_ticket(reply, on_text)
         return self._finish(
             turn, text, reply, announcement, decision, refused, handoff, t0, timings,
             fixed="leak" if self._leaked else None,
@@ -401,6 +408,56 @@ class Conversation:
         if msg is not None:
             self.message = msg
             self.emit(msg)
+        self._open_ticket(a)
+        self._record_lead(a)
+
+    def _record_lead(self, a: Assistant) -> None:
+        """Record or update the caller's lead (appliance/tools/leads.py) in the store."""
+        found = leads.details(self, a)
+        if found is None or found == self._lead_kept or self.engine.desk is None:
+            return
+        targets = self.cfg.integrations.targets("lead") if self._lead_kept is None else []
+        try:
+            self.engine.desk.record_lead(self.id, assistant=a.name, fields=found, targets=targets)
+        except StoreError as err:
+            _LOGGER.error("conversation %s: %s", self.id, err)
+            return
+        self._lead_kept = found
+
+    def _open_ticket(self, a: Assistant) -> None:
+        """Open or update the caller's ticket (appliance/tools/tickets.py) in the store; a new
+        one's number is told after this turn's reply. A store that cannot write it leaves no
+        number to tell (the message, if any, still holds the request)."""
+        found = tickets.details(self, a)
+        if found is None or found == self._ticket_kept or self.engine.desk is None:
+            return
+        desk = self.engine.desk
+        targets = self.cfg.integrations.targets("ticket") if self.ticket is None else []
+        try:
+            number = desk.open_ticket(
+                self.id, assistant=a.name, who=found.who, callback=found.callback,
+                summary=found.summary, urgency=found.urgency, targets=targets,
+            )  # fmt: skip
+        except StoreError as err:
+            _LOGGER.error("conversation %s: %s", self.id, err)
+            return
+        if self.ticket is None:
+            self._ticket_news = tickets.announcement(number, a.language)
+        self.ticket, self._ticket_kept = number, found
+
+    def _tell_ticket(self, reply: str, on_text: Callable[[str], None] | None) -> str:
+        """The reply with the sentence that tells a ticket opened this turn (said after it): on
+        a handoff the target opens it for the problem the caller told the front desk."""
+        self._open_ticket(self.assistant)
+        news, self._ticket_news = self._ticket_news, ""
+        if not news or self.cancel.is_set():
+            return reply
+        if on_text:
+            on_text(" " + news)
+        said = f"{reply} {news}".strip()
+        if self._messages and self._messages[-1].role == "assistant":
+            self._messages[-1] = Message("assistant", said)
+        return said
 
     def _handoff(
         self, rule: HandoffRule, decision: Decision, text: str, turn: int
@@ -495,6 +552,7 @@ class Conversation:
             team.emergency_number_for(a.language),
             *(f"{x.name} {x.title}" for x in self.cfg.assistants),
             *(r.announcement for r in a.handoffs),
+            f"ticket {self.ticket} {tickets.spoken_digits(self.ticket)}" if self.ticket else "",
         ]
         caller = [*(ln.text for ln in self.lines if ln.role == "caller"), *self.slots.values()]
         done = ["sent", "gesendet"] if self.message is not None else []  # a message was recorded

@@ -20,6 +20,7 @@ from appliance.brain.parts import AdapterSet, Message, ReplyBrain, TextEmbedder
 from appliance.config import Assistant, Config
 from appliance.conversation import Conversation, Line, Listener
 from appliance.models import model_path
+from appliance.tools.tickets import Desk
 
 if TYPE_CHECKING:
     from appliance.brain.session import LlamaSession
@@ -103,6 +104,7 @@ class Engine:
     ) -> None:
         self.cfg = cfg
         self.listeners: list[Listener] = list(listeners or [])
+        self.desk: Desk | None = None  # where tickets are kept (the store), when there is one
         self.llm_name = llm_name
         self.embedder = embedder
         self.model = brain.model
@@ -127,6 +129,7 @@ class Engine:
             listeners=self.listeners,
         )
         new.startup_ms = self.startup_ms
+        new.desk = self.desk
         _LOGGER.info(
             "engine reconfigured in %.0f ms (%d cached prefixes, %.1f MB)",
             (time.perf_counter() - t0) * 1000,

@@ -27,7 +27,9 @@ def load_engine(cfg: Config, *, llm: str | None = None, store: Store | None = No
     """The engine for `cfg` (`llm` overrides `models.llm`); every conversation is recorded to
     `store` when there is one."""
     listeners: list[Listener] = [store.record] if store is not None else []
-    return Engine(cfg, llm=llm, listeners=listeners)
+    engine = Engine(cfg, llm=llm, listeners=listeners)
+    engine.desk = store
+    return engine
 
 
 def load_team(

@@ -24,7 +24,15 @@ from appliance.store.call_log import LIMIT, CallLog, Search, StoreUnreadable
 from tui.pane import Pane
 
 _LOGGER = logging.getLogger(__name__)
-__all__ = ["CallLog", "Search", "StoreUnreadable", "message_text", "parse_day", "transcript"]
+__all__ = [
+    "CallLog",
+    "Search",
+    "StoreUnreadable",
+    "message_text",
+    "parse_day",
+    "ticket_text",
+    "transcript",
+]
 # (label, width): fits 80 columns with the start of the end reason; the rest scrolls
 COLUMNS = (
     ("started", 16),
@@ -60,6 +68,16 @@ def message_text(msg: dict[str, Any]) -> str:
     return (
         f"message for the team ({_stamp(msg.get('created_at'))}, taken by {msg['assistant']}): "
         f"{who}, call back {number}: {msg.get('what') or '(no request stated)'}"
+    )
+
+
+def ticket_text(t: dict[str, Any]) -> str:
+    """The call's ticket (the tickets tool), as the transcript shows it."""
+    who = t.get("who") or "(no name given)"
+    number = t.get("callback") or "(no number)"
+    return (
+        f"ticket {t['number']} ({_stamp(t.get('created_at'))}, {t['urgency']}, opened by "
+        f"{t['assistant']}): {who}, call back {number}: {t['summary']}"
     )
 
 
@@ -103,6 +121,10 @@ def transcript(conv: dict[str, Any]) -> list[Text]:
     msg = conv.get("message")
     if msg:
         out.append(Text(message_text(msg), "bold magenta"))
+    ticket = conv.get("ticket")
+    if ticket:
+        style = "bold red" if ticket["urgency"] == "urgent" else "bold"
+        out.append(Text(ticket_text(ticket), style))
     return out
 
 

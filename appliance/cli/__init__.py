@@ -272,6 +272,7 @@ def cmd_tui(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from appliance.cli import office as cli_office
     from appliance.cli import sip as cli_sip
     from appliance.config import TEMPLATES
     from appliance.models import cli as models_cli
@@ -326,8 +327,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("facts", help="the office facts: import them from a file, list them")
     fsub = sp.add_subparsers(dest="facts_command", required=True)
     fp = fsub.add_parser(
-        "import", help="add facts from a CSV (topic,answer,examples with | between examples) "
-        "or YAML file (a list of topic, answer, examples)"
+        "import",
+        help="add facts from a CSV (topic,answer,examples with | between examples) "
+        "or YAML file (a list of topic, answer, examples)",
     )
     fp.add_argument("file", help="facts file: .csv, .yaml or .yml")
     fp.add_argument("--assistant", help="add to this assistant's facts (default: the team's)")
@@ -354,6 +356,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     models_cli.add_parser(sub)
     cli_sip.add_parsers(sub, engine_opts)
+    cli_office.add_parsers(sub)
     return p
 
 

@@ -23,6 +23,7 @@ from pydantic import (
 )
 
 from appliance.config.facts import Fact
+from appliance.config.integrations import Integrations
 from appliance.config.partial import error_locs, not_covered, partial_model
 from appliance.config.sip import Sip
 from appliance.config.strict import StrictModel
@@ -340,6 +341,8 @@ class Config(StrictModel):
     """The phone system: accounts (none: peer mode), port, codecs, limits, security, keypad."""
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     """What the daemon's log (the journal) may contain: transcripts only when turned on."""
+    integrations: Integrations = Field(default_factory=Integrations)
+    """Office systems on the LAN the box delivers to: the mail server, webhooks."""
 
     @model_validator(mode="after")
     def _check_references(self) -> Config:
@@ -385,6 +388,9 @@ def reference_problems(cfg: Config) -> list[str]:
             problems.append(f"assistants[{i}] ({a.name}).slots: duplicate slot '{name}'")
     if len(set(ext_names)) != len(ext_names):
         problems.append("team.human_extensions: duplicate extension names")
+    hooks = [w.name for w in cfg.integrations.webhooks]
+    if len(set(hooks)) != len(hooks):
+        problems.append("integrations.webhooks: duplicate webhook names")
     return problems + _sip_problems(cfg, seen, set(ext_names))
 
 
@@ -506,4 +512,9 @@ def dump_config(cfg: Config) -> str:
     data = cfg.model_dump(mode="json")
     for acc, out in zip(cfg.sip.accounts, data["sip"]["accounts"], strict=True):
         out["password"] = acc.password.get_secret_value()  # saved as is, never logged
+    smtp, integ = cfg.integrations.smtp, data["integrations"]
+    if smtp is not None:
+        integ["smtp"]["password"] = smtp.password.get_secret_value()
+    for hook, out in zip(cfg.integrations.webhooks, integ["webhooks"], strict=True):
+        out["secret"] = hook.secret.get_secret_value()
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)

@@ -38,6 +38,7 @@ from appliance.sip.switchboard import CallMeta, Switchboard
 from appliance.store import Store
 from appliance.store.recovery import StoreStatus, open_store
 from appliance.team import Team, load_team
+from appliance.tools.outbox import Courier
 
 _LOGGER = logging.getLogger(__name__)
 Report = Callable[[dict[str, Any]], None]
@@ -301,12 +302,18 @@ def run_daemon(
     except Exception:
         daemon.engine.close()
         raise
+    box = daemon
+    courier = Courier(store, lambda: box.cfg.integrations) if store is not None else None
+    if courier is not None:
+        courier.start()  # new-ticket notices, and those an earlier run left queued
     if not as_json:
         mode = "peer mode (no PBX)" if daemon.cfg.sip.peer_mode else "registering"
         print(f"voicebox is answering: call {daemon.address}  [{mode}]; Ctrl-C stops", flush=True)
         print(f"control socket: {control}", flush=True)
     wait_signal(threading.Event())
     daemon.stop()
+    if courier is not None:
+        courier.stop()
     daemon.engine.close()  # every engine of a reload shares one brain
     if store is not None:
         store.close()

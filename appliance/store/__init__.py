@@ -12,6 +12,7 @@ import logging
 import os
 import sqlite3
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +30,10 @@ from appliance.events import (
     SlotsUpdated,
 )
 from appliance.paths import ensure_data_dir
-from appliance.store import call_log
+from appliance.store import call_log, desk
 
 _LOGGER = logging.getLogger(__name__)
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: tickets, leads and the outbox (appliance/store/desk.py)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -150,7 +151,7 @@ class Store:
                 f"({SCHEMA_VERSION}); refusing to touch it"
             )
         with self._db:
-            self._db.executescript(SCHEMA)
+            self._db.executescript(SCHEMA + desk.SCHEMA)
             self._db.execute(
                 "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)",
                 (str(SCHEMA_VERSION),),
@@ -291,6 +292,7 @@ class Store:
                 "WHERE id=?",
                 (e.t, e.reason, e.assistant, e.turns, cid),
             )
+            desk.conversation_ended(db, cid, e.t)
             self._last_decision.pop(cid, None)
 
     # -- reading ----------------------------------------------------------------------------
@@ -313,6 +315,75 @@ class Store:
         """Messages for the team (take_message), newest first."""
         with self._lock:
             return call_log.read_messages(self._db, since=since, conversation_id=conversation_id)
+
+    # -- the office's records: tickets and the outbox ------------------------------------------
+
+    def open_ticket(
+        self,
+        cid: str,
+        *,
+        assistant: str,
+        who: str,
+        callback: str,
+        summary: str,
+        urgency: str,
+        targets: list[str],
+    ) -> int:
+        """Open or update the conversation's ticket (its notices queued with it); its number.
+        Raises StoreError when it cannot be written: the caller must not hear a number."""
+        try:
+            with self._lock, self._db:
+                return desk.open_ticket(
+                    self._db, cid, assistant=assistant, who=who, callback=callback,
+                    summary=summary, urgency=urgency, targets=targets, t=time.time(),
+                )  # fmt: skip
+        except sqlite3.Error as err:
+            self.write_errors += 1
+            self.last_error = str(err)
+            raise StoreError(f"could not open a ticket for conversation {cid}: {err}") from err
+
+    def record_lead(
+        self, cid: str, *, assistant: str, fields: dict[str, str], targets: list[str]
+    ) -> int:
+        """Record or update the conversation's lead (its notices queued with it); its id."""
+        try:
+            with self._lock, self._db:
+                return desk.record_lead(
+                    self._db, cid, assistant=assistant, fields=fields, targets=targets,
+                    t=time.time(),
+                )  # fmt: skip
+        except sqlite3.Error as err:
+            self.write_errors += 1
+            self.last_error = str(err)
+            raise StoreError(f"could not record a lead for conversation {cid}: {err}") from err
+
+    def leads(self, *, since: float | None = None) -> list[dict[str, Any]]:
+        with self._lock:
+            return desk.lead_rows(self._db, since=since)
+
+    def tickets(
+        self, *, since: float | None = None, conversation_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Tickets, newest first, with their numbers and how their notices stand."""
+        with self._lock:
+            return desk.ticket_rows(self._db, since=since, conversation_id=conversation_id)
+
+    def outbox_due(self, now: float) -> list[dict[str, Any]]:
+        with self._lock:
+            return desk.due(self._db, now)
+
+    def outbox_done(self, outbox_id: int, *, error: str = "", retry_at: float = 0.0) -> None:
+        """One delivery's result: delivered (no error), else failed and due again at
+        `retry_at`."""
+        with self._lock, self._db:
+            if error:
+                desk.failed(self._db, outbox_id, error, retry_at)
+            else:
+                desk.delivered(self._db, outbox_id, time.time())
+
+    def outbox_pending(self) -> int:
+        with self._lock:
+            return desk.pending(self._db)
 
     def close(self) -> None:
         with self._lock:

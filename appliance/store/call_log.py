@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 _LOGGER = logging.getLogger(__name__)
 LIMIT = 200
+TICKET_BASE = 1000  # a ticket's number is its row id + this (appliance/store/desk.py)
 T = TypeVar("T")
 
 
@@ -26,10 +27,14 @@ def rows(db: sqlite3.Connection, sql: str, args: tuple[Any, ...] = ()) -> list[d
     return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
 
 
+def has_table(db: sqlite3.Connection, name: str) -> bool:
+    row = db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (name,))
+    return row.fetchone() is not None
+
+
 def has_messages(db: sqlite3.Connection) -> bool:
     """A store written before take_message existed has no messages table."""
-    row = db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='messages'")
-    return row.fetchone() is not None
+    return has_table(db, "messages")
 
 
 def read_messages(
@@ -38,6 +43,18 @@ def read_messages(
     """Messages for the team (take_message), newest first."""
     if not has_messages(db):
         return []
+    return newest(db, "messages", since=since, conversation_id=conversation_id)
+
+
+def newest(
+    db: sqlite3.Connection,
+    table: str,
+    *,
+    since: float | None = None,
+    conversation_id: str | None = None,
+) -> list[dict[str, Any]]:
+    """A record table's rows (messages, tickets, leads), newest first, from `since` on, of one
+    conversation when given."""
     where: list[str] = []
     args: list[Any] = []
     if since is not None:
@@ -46,7 +63,7 @@ def read_messages(
     if conversation_id is not None:
         where.append("conversation_id = ?")
         args.append(conversation_id)
-    sql = "SELECT * FROM messages" + (" WHERE " + " AND ".join(where) if where else "")
+    sql = f"SELECT * FROM {table}" + (" WHERE " + " AND ".join(where) if where else "")
     return rows(db, sql + " ORDER BY created_at DESC, id DESC", tuple(args))
 
 
@@ -82,6 +99,14 @@ def read_conversation(db: sqlite3.Connection, cid: str) -> dict[str, Any] | None
         )
     }
     conv["message"] = next(iter(read_messages(db, conversation_id=cid)), None)
+    tickets = (
+        rows(db, "SELECT * FROM tickets WHERE conversation_id=?", (cid,))
+        if has_table(db, "tickets")  # a store from before tickets (schema 1) has none
+        else []
+    )
+    conv["ticket"] = tickets[0] if tickets else None
+    if conv["ticket"] is not None:
+        conv["ticket"]["number"] = TICKET_BASE + conv["ticket"]["id"]
     return conv
 
 

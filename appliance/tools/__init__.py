@@ -1,8 +1,8 @@
 """The tools an assistant may be given, each mapped to the code that does it on this box.
 
 `assistants[].tools` may name only tools in `TOOLS`. A tool in `PLANNED` is known but has no code
-yet (calendar, tickets and end_call wait for the integrations issue): the config checker reports
-it as an error, so no assistant is set up to promise a booking, a ticket or a hang-up that never
+yet (calendar and end_call wait for the integrations issue): the config checker reports
+it as an error, so no assistant is set up to promise a booking or a hang-up that never
 happens. `handoff` is implied: the handoff rules apply whether or not the list names it.
 """
 
@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from appliance.assistants.router import Router
-from appliance.tools import human, messages
+from appliance.tools import human, leads, messages, tickets
 
 ALL_CHANNELS = frozenset({"text", "voice", "simulate", "console", "sip"})
 
@@ -61,10 +61,36 @@ TOOLS: dict[str, Tool] = {
                 "need": "what the caller wants (slot, else their own words)",
             },
         ),
+        Tool(
+            tickets.TOOL,
+            "opens a ticket for the caller's problem (name, callback number, summary, urgency, "
+            "the call's transcript) and tells the caller its number; new tickets are mailed or "
+            "posted to the office (integrations)",
+            tickets.details,
+            {
+                "summary": "the caller's problem (the need slot)",
+                "name": "the caller's name (slot)",
+                "callback": "the number to call back (slot, else the caller id)",
+                "urgency": "urgent or normal (the urgency slot, else the caller's words)",
+            },
+        ),
+        Tool(
+            leads.TOOL,
+            "records a sales lead (name, company, need, budget, urgency, callback number) and "
+            "delivers it to the office's CRM (integrations: a webhook, optionally mail)",
+            leads.details,
+            {
+                "need": "what the caller wants to buy (the need slot)",
+                "name": "the caller's name (slot)",
+                "company": "the caller's company (slot)",
+                "budget": "the budget range (slot)",
+                "urgency": "how urgent (slot)",
+                "callback": "the number to call back (slot, else the caller id)",
+            },
+        ),
     )
 }
 PLANNED: dict[str, str] = {
     "calendar": "booking appointments on the office calendar",
-    "tickets": "opening tickets in the office's ticket system",
     "end_call": "ending the call from the assistant's side",
 }

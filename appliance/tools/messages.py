@@ -33,7 +33,7 @@ class _Line(Protocol):
     def text(self) -> str: ...
 
 
-class _Conversation(Protocol):
+class ConversationView(Protocol):
     id: str
     caller: str
     slots: dict[str, str]
@@ -56,7 +56,7 @@ def _their_words(lines: Sequence[_Line]) -> str:
 
 
 def take(
-    conv: _Conversation, assistant: Assistant, said: str = "", *, question: str = ""
+    conv: ConversationView, assistant: Assistant, said: str = "", *, question: str = ""
 ) -> MessageTaken | None:
     """The message to record after a slot update or a reply (`said`), or None if nothing new.
     `question`: a question the box could not answer from the office facts (it deferred): it

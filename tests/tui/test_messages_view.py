@@ -109,7 +109,7 @@ def test_the_tool_list_offers_only_tools_with_code(
         await pilot.pause()
         tools = app.query_one(SelectionList)
         offered = [tools.get_option_at_index(i).value for i in range(tools.option_count)]
-        assert offered == ["handoff", "transfer_to_human", "take_message"]
+        assert offered == ["handoff", "transfer_to_human", "take_message", "tickets", "leads"]
         assert "has no implementation on this box" in str(
             app.query_one("#rules-error", Static).render()
         )

@@ -38,13 +38,13 @@ def _messages(data: dict[str, Any]) -> list[str]:
 
 
 def test_every_tool_has_code_and_planned_ones_are_not_tools() -> None:
-    assert set(TOOLS) == {"handoff", "transfer_to_human", "take_message"}
+    assert set(TOOLS) == {"handoff", "transfer_to_human", "take_message", "tickets", "leads"}
     assert all(callable(t.code) and t.does for t in TOOLS.values())
     assert not set(PLANNED) & set(TOOLS)
-    assert set(PLANNED) == {"calendar", "tickets", "end_call"}
+    assert set(PLANNED) == {"calendar", "end_call"}
 
 
-@pytest.mark.parametrize("tool", ["calendar", "tickets", "end_call"])
+@pytest.mark.parametrize("tool", ["calendar", "end_call"])
 def test_a_tool_without_code_is_an_error(tool: str) -> None:
     data = _data()
     data["assistants"][1]["tools"] = ["handoff", tool]
