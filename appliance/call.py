@@ -150,6 +150,10 @@ class CallLoop:
         conv = self.conv
         self._emit(CallStart(t_ms=self.t_ms, assistant=conv.current, conversation=conv.id))
         greeting = self.conv.start()
+        hello = self.conv.hello  # a known caller's name: synthesized for this call, not kept
+        if hello:
+            self._say(hello, "reply", 0)
+            greeting = greeting.removeprefix(hello).strip()
         if greeting:
             self._say(greeting, "greeting", 0)
 

@@ -39,7 +39,7 @@ from appliance.events import (
     SentenceBlocked,
     SlotsUpdated,
 )
-from appliance.tools import leads, messages, tickets
+from appliance.tools import contacts, leads, messages, tickets
 
 if TYPE_CHECKING:
     from appliance.engine import Engine
@@ -134,6 +134,7 @@ class Conversation:
         self._ticket_kept: tickets.Ticket | None = None  # what the store holds of it
         self._ticket_news = ""  # the sentence that tells the caller a new ticket's number
         self._lead_kept: dict[str, str] | None = None  # what the store holds of the lead
+        self.hello = ""  # the greeting's first words to a caller the address book knows
 
     # -- events -----------------------------------------------------------------------------
 
@@ -157,6 +158,8 @@ class Conversation:
         )
         self._messages.append(self._clock_message())
         greeting = self.assistant.greeting
+        self.hello = self._known_caller()
+        greeting = f"{self.hello} {greeting}".strip()
         if greeting:
             self._messages.append(Message("assistant", greeting))
             self.lines.append(Line("assistant", self.current, greeting))
@@ -171,6 +174,20 @@ class Conversation:
                 )
             )
         return greeting
+
+    def _known_caller(self) -> str:
+        """A caller found in the address book by caller id: the name and company slots filled
+        (the front desk does not ask again) and the hello that greets them by name."""
+        book = self.engine.contacts
+        number = messages.caller_number(self.caller)
+        found = book.find(number) if book is not None and number else None
+        if found is None:
+            return ""
+        known = {"name": found.name, **({"company": found.company} if found.company else {})}
+        self.slots.update(known)
+        self._slots_pending = True  # the slot note reaches the model before the first reply
+        self.emit(SlotsUpdated(self.id, turn=0, slots=dict(self.slots), changed=list(known)))
+        return contacts.hello(found.name, self.assistant.language)
 
     def end(self, reason: str = "caller hung up") -> None:
         if self.ended:

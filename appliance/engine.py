@@ -20,6 +20,7 @@ from appliance.brain.parts import AdapterSet, Message, ReplyBrain, TextEmbedder
 from appliance.config import Assistant, Config
 from appliance.conversation import Conversation, Line, Listener
 from appliance.models import model_path
+from appliance.tools.contacts import Directory
 from appliance.tools.tickets import Desk
 
 if TYPE_CHECKING:
@@ -105,6 +106,8 @@ class Engine:
         self.cfg = cfg
         self.listeners: list[Listener] = list(listeners or [])
         self.desk: Desk | None = None  # where tickets are kept (the store), when there is one
+        book = cfg.integrations.contacts
+        self.contacts = Directory(Path(book.file)) if book is not None else None
         self.llm_name = llm_name
         self.embedder = embedder
         self.model = brain.model

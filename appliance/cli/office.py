@@ -84,6 +84,17 @@ def cmd_calls_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_book(path: Path) -> str:
+    from appliance.tools import notify
+    from appliance.tools.contacts import ContactsError, read_file
+
+    try:
+        found = read_file(path)
+    except ContactsError as err:
+        raise notify.DeliveryError(str(err)) from err
+    return f"{len(found)} contact(s) with a phone number in {path}"
+
+
 def check_all(integrations: object) -> list[tuple[str, bool, str]]:
     """Each configured integration: (name, works, what happened)."""
     from appliance.config.integrations import Integrations
@@ -94,6 +105,9 @@ def check_all(integrations: object) -> list[tuple[str, bool, str]]:
     smtp = integrations.smtp
     if smtp is not None:
         checks.append(("smtp", lambda: notify.check_mail(smtp)))
+    book = integrations.contacts
+    if book is not None:
+        checks.append(("contacts", lambda: _check_book(Path(book.file))))
     for hook in integrations.webhooks:
         checks.append((f"webhook:{hook.name}", lambda h=hook: notify.check_webhook(h)))  # type: ignore[misc]
     out = []

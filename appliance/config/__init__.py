@@ -500,10 +500,13 @@ def template_text(name: str) -> str:
 
 
 def resolve_paths(cfg: Config, base: Path) -> Config:
-    """Make relative LoRA paths relative to the config file's folder."""
+    """Make relative LoRA and address book paths relative to the config file's folder."""
     for a in cfg.assistants:
         if a.lora and not Path(a.lora.path).is_absolute():
             a.lora.path = str((base / a.lora.path).resolve())
+    book = cfg.integrations.contacts
+    if book is not None and not Path(book.file).is_absolute():
+        book.file = str((base / book.file).resolve())
     return cfg
 
 

@@ -67,9 +67,19 @@ class Webhook(StrictModel):
     """How long one delivery may take before it counts as failed (and is retried)."""
 
 
+class Contacts(StrictModel):
+    """The office's address book: callers found by caller id are greeted by name."""
+
+    file: str = Field(min_length=1)
+    """A .csv (header: name, phone, company; several numbers split by ; or |) or a .vcf file
+    (FN, ORG, TEL); relative to the config file's folder. Read again when it changes."""
+
+
 class Integrations(StrictModel):
     """Office systems on the LAN the box delivers to (never a cloud)."""
 
+    contacts: Contacts | None = None
+    """The address book callers are looked up in; none: nobody is known by name."""
     smtp: Smtp | None = None
     """The office mail server for new-ticket mail; none: no mail."""
     webhooks: list[Webhook] = Field(default_factory=list)

@@ -240,7 +240,9 @@ def test_integrations_check_says_what_answers(tmp_path: Path, smtp: Any) -> None
         "smtp": {"host": "127.0.0.1", "port": smtp_port, "username": "box", "password": "pw",
                  "sender": "voicebox@office.example", "to": ["support@office.example"]},
         "webhooks": [{"name": "crm", "url": f"http://127.0.0.1:{_free_port()}/x"}],
+        "contacts": {"file": "book.csv"},  # next to the config file
     }  # fmt: skip
+    (tmp_path / "book.csv").write_text("name,phone\nAnn Lee,5550142\nBo Ray,5550199\n")
     path = tmp_path / "voicebox.yaml"
     path.write_text(yaml.safe_dump(data))
     voicebox = Path(sys.executable).parent / "voicebox"
@@ -252,7 +254,8 @@ def test_integrations_check_says_what_answers(tmp_path: Path, smtp: Any) -> None
     assert run.returncode == 1, run.stderr
     assert lines[0].startswith("OK    smtp: mail server 127.0.0.1")
     assert "logged in as box" in lines[0]
-    assert lines[1].startswith("FAIL  webhook:crm:") and "refused" in lines[1]
+    assert lines[1] == f"OK    contacts: 2 contact(s) with a phone number in {tmp_path}/book.csv"
+    assert lines[2].startswith("FAIL  webhook:crm:") and "refused" in lines[2]
     assert mailbox.mails == []  # a check sends nothing
 
 

@@ -413,3 +413,20 @@ def test_a_fake_call_loads_no_model_runtime() -> None:
 def test_the_probe_sees_a_model_runtime() -> None:
     # the same probe when the real embedder's module is imported too: the check above can fail
     assert "onnxruntime" in heavy_after_a_call("import appliance.brain.embeddings")
+
+
+def test_a_known_caller_hears_their_name_then_the_greeting(tmp_path: Path) -> None:
+    from appliance.tools.contacts import Directory
+
+    book = tmp_path / "book.csv"
+    book.write_text("name,phone\nBo Ray,5550199\n")
+    call, _, _ = make_call([])
+    call.loop.engine.contacts = Directory(book)
+    call.loop.conv.caller = "<sip:+15550199@pbx.lan>"
+    call.start()
+    call.silence(3000)
+    starts = [e for e in call.events if kinds([e]) == ["audio_start"]]
+    said = [(field(e, "kind"), field(e, "text")) for e in starts]
+    # the name, synthesized for this call, then the greeting the box keeps ready
+    assert said[:2] == [("reply", "Hello Bo Ray, good to hear from you."), ("greeting", GREETING)]
+    assert call.loop.conv.slots == {"name": "Bo Ray"}

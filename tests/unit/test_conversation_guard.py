@@ -61,6 +61,7 @@ class _Engine:
         self.slots = SimpleNamespace(extract=lambda text, assistant: {})
         self.reply = reply
         self.desk = None  # no store: no tickets
+        self.contacts = None  # no address book
         self.calls: list[list[Message]] = []
         # the office facts, found by keywords (the real retrieval on a hashing embedder)
         self.facts = {a.name: FactIndex(cfg, a, HashingEmbedder()) for a in cfg.assistants}
