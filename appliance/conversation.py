@@ -59,6 +59,19 @@ def office_now(timezone: str) -> datetime:
     return datetime.now().astimezone()
 
 
+def fixed_now(text: str, timezone: str) -> datetime:
+    """`--now ISO-TIME` (test-flows, chat): the office's clock fixed at that time; a time without
+    a zone is in the office's zone. ValueError for a time that is not ISO 8601."""
+    at = datetime.fromisoformat(text)
+    if at.tzinfo is not None:
+        return at
+    if timezone:
+        from zoneinfo import ZoneInfo
+
+        return at.replace(tzinfo=ZoneInfo(timezone))
+    return at.astimezone()
+
+
 @dataclass
 class Line:
     """One line of the transcript."""

@@ -6,6 +6,7 @@ import json
 import logging
 import re
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -153,11 +154,15 @@ def run_flows(
     *,
     on_turn: Callable[[dict[str, Any]], None] | None = None,
     on_scenario: Callable[[str, str | None], None] | None = None,
+    now: datetime | None = None,
 ) -> tuple[int, int]:
-    """Run every scenario; returns (passed, failed) scenarios."""
+    """Run every scenario; returns (passed, failed) scenarios. `now`: the office's clock fixed
+    at that time (relative dates become testable)."""
     passed = failed = 0
     for sc in flows.scenarios:
         conv = engine.new_conversation(channel="flows", assistant=sc.start)
+        if now is not None:
+            conv.now = lambda: now
         conv.start()
         first_problem = None
         try:

@@ -35,18 +35,43 @@ def _engine(args: argparse.Namespace, config_ref: str | None = None, store: bool
 def cmd_chat(args: argparse.Namespace) -> int:
     from appliance.chat import chat_loop
 
+    _check_now(args)
     print("loading the team (models, profile prefixes)...", file=sys.stderr, flush=True)
     engine = _engine(args)
     conv = engine.new_conversation(channel="text", assistant=args.assistant)
+    if args.now:
+        at = fixed_clock(args, engine.cfg.team.timezone)
+        conv.now = lambda: at
     return chat_loop(conv, verbose=not args.quiet)
+
+
+def _check_now(args: argparse.Namespace) -> None:
+    """A bad --now fails before any model loads."""
+    from datetime import datetime
+
+    if args.now:
+        try:
+            datetime.fromisoformat(args.now)
+        except ValueError as err:
+            raise VoiceboxError(
+                f"--now {args.now!r}: not an ISO time (e.g. 2026-12-07T09:30)", code="now"
+            ) from err
+
+
+def fixed_clock(args: argparse.Namespace, timezone: str) -> Any:
+    from appliance.conversation import fixed_now
+
+    return fixed_now(args.now, timezone)
 
 
 def cmd_test_flows(args: argparse.Namespace) -> int:
     from appliance.flows import load_flows, print_json, resolve_config_ref, run_flows
 
+    _check_now(args)
     path = Path(args.file)
     flows = load_flows(path)
     engine = _engine(args, resolve_config_ref(flows, path, args.config))
+    now = fixed_clock(args, engine.cfg.team.timezone) if args.now else None
 
     def on_scenario(name: str, problem: str | None) -> None:
         if not args.json:
@@ -57,7 +82,11 @@ def cmd_test_flows(args: argparse.Namespace) -> int:
             )
 
     passed, failed = run_flows(
-        flows, engine, on_turn=print_json if args.json else None, on_scenario=on_scenario
+        flows,
+        engine,
+        on_turn=print_json if args.json else None,
+        on_scenario=on_scenario,
+        now=now,
     )
     if not args.json:
         print(f"{passed} passed, {failed} failed")
@@ -282,6 +311,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = p.add_subparsers(dest="command", required=True)
 
+    def now_opt(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument(
+            "--now", help="fix the office's clock at this ISO time, e.g. 2026-12-07T09:30 "
+            "(in team.timezone unless it names a zone)",
+        )  # fmt: skip
+
     def engine_opts(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("--config", help="config file or template name (default: starter team)")
         sp.add_argument("--llm", help="manifest name of the LLM to use instead of the config's")
@@ -292,12 +327,14 @@ def build_parser() -> argparse.ArgumentParser:
     engine_opts(sp)
     sp.add_argument("--assistant", help="assistant that answers first (default: entry)")
     sp.add_argument("--quiet", action="store_true", help="hide routing details")
+    now_opt(sp)
     sp.set_defaults(func=cmd_chat)
 
     sp = sub.add_parser("test-flows", help="run scripted conversations")
     sp.add_argument("file")
     engine_opts(sp)
     sp.add_argument("--json", action="store_true", help="one JSON object per turn on stdout")
+    now_opt(sp)
     sp.set_defaults(func=cmd_test_flows)
 
     sp = sub.add_parser("simulate", help="run one call with the caller's audio from a WAV")
