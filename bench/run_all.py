@@ -13,6 +13,7 @@ BENCHES = [
     "bench_voice.py",
     "bench_barge_in.py",
     "bench_sip.py",
+    "bench_report.py",
 ]
 
 

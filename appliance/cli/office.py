@@ -95,6 +95,49 @@ def _check_book(path: Path) -> str:
     return f"{len(found)} contact(s) with a phone number in {path}"
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    import csv
+    import sqlite3
+    import sys
+
+    from appliance.config import Config
+    from appliance.store import report
+
+    cfg = _config(args)
+    assert isinstance(cfg, Config)
+    store = _store(args)  # a missing store is said here; the report reads its own connection
+    store.close()  # type: ignore[attr-defined]
+
+    def when(text: str | None) -> float | None:
+        if not text:
+            return None
+        try:
+            return datetime.fromisoformat(text).timestamp()
+        except ValueError as err:
+            raise VoiceboxError(f"not an ISO date or time: {text!r}", code="report") from err
+
+    since, until = when(args.since), when(args.until)
+    path = Path(args.db) if args.db else _default_db()
+    db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        r = report.build(db, cfg.report, since=since, until=until)
+    finally:
+        db.close()
+    if args.format == "json":
+        print(json.dumps(r, ensure_ascii=False))
+    elif args.format == "csv":
+        csv.writer(sys.stdout).writerows([["section", "key", "value"], *report.csv_rows(r)])
+    else:
+        print(report.table(r))
+    return 0
+
+
+def _default_db() -> Path:
+    from appliance import paths
+
+    return paths.store_path()
+
+
 def check_all(integrations: object) -> list[tuple[str, bool, str]]:
     """Each configured integration: (name, works, what happened)."""
     from appliance.config.integrations import Integrations
@@ -156,6 +199,14 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     sp.add_argument("--since", help="only tickets from this date or time on (ISO, e.g. 2026-12-01)")
     sp.add_argument("--json", action="store_true", help="one JSON list")
     sp.set_defaults(func=cmd_tickets)
+
+    sp = sub.add_parser("report", help="calls, outcomes, handoffs, busiest hours and savings")
+    sp.add_argument("--since", help="from this date or time on (ISO, e.g. 2026-11-01)")
+    sp.add_argument("--until", help="before this date or time (ISO)")
+    sp.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    sp.add_argument("--config", help="config file, for report: (default: the box's)")
+    sp.add_argument("--db", help="SQLite store (default: var/voicebox.db)")
+    sp.set_defaults(func=cmd_report)
 
     sp = sub.add_parser("calls", help="the call log")
     csub = sp.add_subparsers(dest="calls_command", required=True)

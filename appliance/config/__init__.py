@@ -314,6 +314,19 @@ class Speech(StrictModel):
         return text.replace("{number}", number)
 
 
+class ReportSettings(StrictModel):
+    """The savings estimate of `voicebox report` (edit for your office)."""
+
+    staff_hourly_cost: float = Field(default=30.0, ge=0.0)
+    """What an hour of a person answering the phone costs the office."""
+    person_minutes_per_call: float = Field(default=4.0, ge=0.0)
+    """How long a person would spend on a call the box handled (talk and notes)."""
+    box_cost_per_month: float = Field(default=25.0, ge=0.0)
+    """What the box costs a month (hardware spread over its life, power, care)."""
+    currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
+    """The currency of these figures (ISO 4217, e.g. USD, EUR)."""
+
+
 class LoggingSettings(StrictModel):
     """What `voicebox run` writes to its log (the journal under systemd)."""
 
@@ -343,6 +356,8 @@ class Config(StrictModel):
     """What the daemon's log (the journal) may contain: transcripts only when turned on."""
     integrations: Integrations = Field(default_factory=Integrations)
     """Office systems on the LAN the box delivers to: the mail server, webhooks."""
+    report: ReportSettings = Field(default_factory=ReportSettings)
+    """The figures behind `voicebox report`'s savings estimate."""
 
     @model_validator(mode="after")
     def _check_references(self) -> Config:
