@@ -479,9 +479,9 @@ class Conversation:
         """The reply with the sentence that tells a ticket opened this turn (said after it): on
         a handoff the target opens it for the problem the caller told the front desk."""
         self._open_ticket(self.assistant)
+        if not self._ticket_news or self.cancel.is_set():
+            return reply  # cut off by the caller: the number is told after the next reply
         news, self._ticket_news = self._ticket_news, ""
-        if not news or self.cancel.is_set():
-            return reply
         if on_text:
             on_text(" " + news)
         said = f"{reply} {news}".strip()

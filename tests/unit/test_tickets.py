@@ -261,3 +261,19 @@ def test_sales_records_one_lead_and_queues_it_for_the_crm(tmp_path: Path) -> Non
     assert due["kind"] == "lead" and due["record"]["company"] == "Initech"
     assert store.tickets() == []
     store.close()
+
+
+def test_a_reply_cut_off_by_the_caller_leaves_the_number_for_the_next_one(tmp_path: Path) -> None:
+    store = Store(tmp_path / "voicebox.db")
+    brain = ScriptedBrain(["I'm sorry to hear that.", "Let me check."], slots=SLOTS)
+    engine = fake_engine(_cfg(["tickets"]), brain, listeners=[store.record])
+    engine.desk = store
+    conv = engine.new_conversation(channel="text")
+    conv.start()
+    conv.cancel.set()  # the caller spoke over the reply: what is left of it is not said
+    first = conv.handle(PROBLEM)
+    assert "ticket" not in first.reply and conv.ticket == 1001
+    conv.cancel.clear()
+    assert conv.handle("Hello?").reply.endswith("ticket number 1 0 0 1 for you; our support "
+                                                "team will call you back.")  # fmt: skip
+    store.close()
