@@ -438,8 +438,7 @@ class Conversation:
         if msg is not None:
             self.message = msg
             self.emit(msg)
-        self._open_ticket(a)
-        self._record_lead(a)
+        self._record_lead(a)  # a ticket is opened where its number is told (_tell_ticket)
 
     def _record_lead(self, a: Assistant) -> None:
         """Record or update the caller's lead (appliance/tools/leads.py) in the store."""

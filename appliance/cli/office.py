@@ -13,14 +13,20 @@ from pathlib import Path
 from appliance.errors import VoiceboxError
 
 
-def _store(args: argparse.Namespace) -> object:
+def _store_path(args: argparse.Namespace) -> Path:
+    """--db FILE or the box's store; an error when the box has recorded nothing there yet."""
     from appliance import paths
-    from appliance.store import Store
 
     path = Path(args.db) if args.db else paths.store_path()
     if not path.exists():
         raise VoiceboxError(f"no store at {path} (the box has recorded no call yet)", code="db")
-    return Store(path)
+    return path
+
+
+def _store(args: argparse.Namespace) -> object:
+    from appliance.store import Store
+
+    return Store(_store_path(args))
 
 
 def _config(args: argparse.Namespace) -> object:
@@ -105,8 +111,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     cfg = _config(args)
     assert isinstance(cfg, Config)
-    store = _store(args)  # a missing store is said here; the report reads its own connection
-    store.close()  # type: ignore[attr-defined]
+    path = _store_path(args)  # read only: a report changes nothing in the store
 
     def when(text: str | None) -> float | None:
         if not text:
@@ -117,7 +122,6 @@ def cmd_report(args: argparse.Namespace) -> int:
             raise VoiceboxError(f"not an ISO date or time: {text!r}", code="report") from err
 
     since, until = when(args.since), when(args.until)
-    path = Path(args.db) if args.db else _default_db()
     db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
     try:
         r = report.build(db, cfg.report, since=since, until=until)
@@ -130,12 +134,6 @@ def cmd_report(args: argparse.Namespace) -> int:
     else:
         print(report.table(r))
     return 0
-
-
-def _default_db() -> Path:
-    from appliance import paths
-
-    return paths.store_path()
 
 
 def check_all(integrations: object) -> list[tuple[str, bool, str]]:

@@ -21,6 +21,7 @@ from appliance.store.call_log import has_table, rows
 
 RECORDS = (("tickets", "ticket opened"), ("leads", "lead created"), ("messages", "message taken"))
 TRANSFERRED = "transferred to a person"
+_REAL = {outcome for _, outcome in RECORDS} | {TRANSFERRED}  # what makes a handoff useful
 
 
 def _window(since: float | None, until: float | None) -> tuple[str, tuple[float, float]]:
@@ -120,9 +121,6 @@ def build(db: sqlite3.Connection, settings: ReportSettings, *, since: float | No
         "hours": {f"{h:02d}": hours[h] for h in range(24)},
         "savings": savings(len(convs) - transfers, period["days"], settings),
     }
-
-
-_REAL = {"ticket opened", "lead created", "message taken", TRANSFERRED}
 
 
 def _period(
