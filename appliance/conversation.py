@@ -23,6 +23,7 @@ from appliance.assistants.policy import GUARD_REASONS, HandoffPolicy, agrees, gu
 from appliance.assistants.router import Decision
 from appliance.brain.parts import Message
 from appliance.config import Assistant, HandoffRule
+from appliance.config.calendar import office_zone
 from appliance.errors import StoreError
 from appliance.events import (
     AssistantReply,
@@ -38,8 +39,9 @@ from appliance.events import (
     RoutingDecided,
     SentenceBlocked,
     SlotsUpdated,
+    ToolUsed,
 )
-from appliance.tools import contacts, leads, messages, tickets
+from appliance.tools import booking, contacts, leads, messages, tickets
 
 if TYPE_CHECKING:
     from appliance.engine import Engine
@@ -101,6 +103,7 @@ class TurnResult:
     facts: list[str] = field(default_factory=list)  # topics of the office facts given
     blocked: str | None = None  # the sentence the grounding check kept from the caller
     answered: bool = False  # ...and the office fact that answers the caller was said instead
+    tools: list[dict[str, object]] = field(default_factory=list)  # tool calls of this turn
 
     @property
     def spoken(self) -> str:
@@ -148,6 +151,8 @@ class Conversation:
         self._ticket_news = ""  # the sentence that tells the caller a new ticket's number
         self._lead_kept: dict[str, str] | None = None  # what the store holds of the lead
         self.hello = ""  # the greeting's first words to a caller the address book knows
+        self.booking: booking.BookingDesk | None = None  # the calendar dialogue (calendar)
+        self._tools: list[dict[str, object]] = []  # this turn's tool calls
 
     # -- events -----------------------------------------------------------------------------
 
@@ -235,6 +240,7 @@ class Conversation:
         turn = self.turn
         text = text.strip()
         self._blocked, self._answered = None, False
+        self._tools = []
         self.facts.new_turn()
         self.emit(CallerUtterance(self.id, turn=turn, assistant=self.current, text=text))
         earlier = [ln.text for ln in self.lines if ln.role == "caller"]
@@ -267,9 +273,17 @@ class Conversation:
         else:
             self._messages.append(Message("user", text))
         t_switch = time.perf_counter()
-        self._office_facts(text, turn)
-        timings["facts_ms"] = (time.perf_counter() - t_switch) * 1000
-        reply, first_ms = self._reply(on_text, turn)
+        step = self._calendar_turn(text, turn)
+        if step is not None:  # the calendar dialogue answers: fixed sentences, no model
+            reply, first_ms = step.reply, (time.perf_counter() - t_switch) * 1000
+            timings["tool_ms"] = first_ms
+            if on_text:
+                on_text(reply)
+            self._messages.append(Message("assistant", reply))
+        else:
+            self._office_facts(text, turn)
+            timings["facts_ms"] = (time.perf_counter() - t_switch) * 1000
+            reply, first_ms = self._reply(on_text, turn)
         if on_reply_end:
             on_reply_end(reply, self.cancel.is_set())
         timings["switch_ms"] = (t_switch - t_route) * 1000
@@ -488,6 +502,65 @@ class Conversation:
             self._messages[-1] = Message("assistant", said)
         return said
 
+    def _calendar_turn(self, text: str, turn: int) -> booking.Step | None:
+        """The calendar dialogue's answer (appliance/tools/booking.py) in an assistant given
+        the calendar tool, or None: the model answers."""
+        a, cal, server = self.assistant, self.engine.calendar, self.cfg.integrations.calendar
+        hours = self.cfg.team.hours
+        if booking.TOOL not in a.tools or cal is None or server is None or hours is None:
+            return None
+        if self.booking is None or self.booking.assistant != a.name:
+            zone = office_zone(self.cfg.team.timezone)
+            before = self.booking
+            self.booking = booking.BookingDesk(cal, server, hours, zone, a.name)
+            if before is not None:
+                self.booking.booked, self.booking.done = before.booked, before.done
+        phone = messages.caller_number(self.caller) or self.slots.get("callback", "")
+        step = self.booking.turn(text, now=self.now(), name=self.slots.get("name", ""),
+                                 phone=phone)  # fmt: skip
+        if step is None:
+            return None
+        if step.name:
+            self.slots["name"] = step.name
+            self.emit(SlotsUpdated(self.id, turn=turn, slots=dict(self.slots), changed=["name"]))
+        if step.call is not None:
+            self._tool_used(step.call, turn)
+        if step.fallback:
+            step.reply = f"{step.reply} {self._calendar_fallback(step.fallback)}"
+        return step
+
+    def _tool_used(self, call: booking.ToolCall, turn: int) -> None:
+        b = call.appointment
+        event = ToolUsed(
+            self.id, turn=turn, assistant=self.current, tool=call.name, result=call.result,
+            args=dict(call.args), detail=call.detail, kind=b.kind if b else "",
+            start=b.start.isoformat() if b else "", end=b.end.isoformat() if b else "",
+            uid=b.uid if b else "", who=b.who if b else "",
+        )  # fmt: skip
+        self._tools.append({"tool": call.name, "result": call.result, "args": dict(call.args)})
+        self.emit(event)
+
+    def _calendar_fallback(self, request: str) -> str:
+        """The calendar failed: the request becomes a ticket the team sees (its number told),
+        or, with no store to keep it, the caller is asked to call again or ask for a person."""
+        a, desk = self.assistant, self.engine.desk
+        later = "Please call again a little later, or ask for a person."
+        if desk is None:
+            return later
+        targets = self.cfg.integrations.targets("ticket") if self.ticket is None else []
+        try:
+            number = desk.open_ticket(
+                self.id, assistant=a.name, who=self.slots.get("name", ""),
+                callback=self.slots.get("callback") or messages.caller_number(self.caller),
+                summary=request, urgency="normal", targets=targets,
+            )  # fmt: skip
+        except StoreError as err:
+            _LOGGER.error("conversation %s: %s", self.id, err)
+            return later
+        self.ticket = number
+        return (f"I've written down your request as ticket number {tickets.spoken_digits(number)}"
+                "; the team will call you back to arrange it.")  # fmt: skip
+
     def _handoff(
         self, rule: HandoffRule, decision: Decision, text: str, turn: int
     ) -> tuple[str, dict[str, object]]:
@@ -585,6 +658,10 @@ class Conversation:
         ]
         caller = [*(ln.text for ln in self.lines if ln.role == "caller"), *self.slots.values()]
         done = ["sent", "gesendet"] if self.message is not None else []  # a message was recorded
+        if self.booking is not None:  # what the calendar did this call, and its appointment
+            done += self.booking.done
+            if self.booking.booked is not None:
+                texts.append(booking.spoken_when(self.booking.booked.start))
         return Support.of(texts, caller, done)
 
     def _reply(
@@ -694,4 +771,5 @@ class Conversation:
             facts=list(self.facts.topics),
             blocked=self._blocked,
             answered=self._answered,
+            tools=list(self._tools),
         )

@@ -18,8 +18,11 @@ from appliance.assistants.router import Router
 from appliance.assistants.slots import SlotExtractor
 from appliance.brain.parts import AdapterSet, Message, ReplyBrain, TextEmbedder
 from appliance.config import Assistant, Config
+from appliance.config.calendar import office_zone
 from appliance.conversation import Conversation, Line, Listener
 from appliance.models import model_path
+from appliance.tools.booking import Calendar
+from appliance.tools.calendar_client import CalDavCalendar
 from appliance.tools.contacts import Directory
 from appliance.tools.tickets import Desk
 
@@ -108,6 +111,10 @@ class Engine:
         self.desk: Desk | None = None  # where tickets are kept (the store), when there is one
         book = cfg.integrations.contacts
         self.contacts = Directory(Path(book.file)) if book is not None else None
+        cal = cfg.integrations.calendar
+        self.calendar: Calendar | None = (
+            CalDavCalendar(cal, office_zone(cfg.team.timezone)) if cal is not None else None
+        )  # the office calendar (tests may put a stand-in here)
         self.llm_name = llm_name
         self.embedder = embedder
         self.model = brain.model

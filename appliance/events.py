@@ -151,6 +151,26 @@ class MessageTaken(Event):
 
 
 @dataclass
+class ToolUsed(Event):
+    """An integrated tool ran (or was refused) for the caller: `tool` e.g. calendar.book,
+    `result` ok | conflict | failed | invalid | not found; a calendar write carries the
+    appointment (ISO start and end in the office's zone, the server's uid)."""
+
+    type: ClassVar[str] = "tool"
+    turn: int
+    assistant: str
+    tool: str
+    result: str
+    args: dict[str, str] = field(default_factory=dict)
+    detail: str = ""
+    kind: str = ""
+    start: str = ""
+    end: str = ""
+    uid: str = ""
+    who: str = ""
+
+
+@dataclass
 class ConversationEnded(Event):
     type: ClassVar[str] = "conversation_ended"
     reason: str

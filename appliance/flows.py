@@ -38,6 +38,14 @@ class Expect(StrictModel):
     no deferral); false: the box said it does not have that information (a deferral)."""
     facts: list[str] = Field(default_factory=list)
     """Topics of office facts that must have been given to the reply (case-insensitive)."""
+    tool: str | None = None
+    """A tool call this turn must have run, e.g. calendar.book, calendar.move, calendar.cancel,
+    calendar.free; `none`: no tool ran this turn."""
+    tool_result: str = "ok"
+    """The result that call must have had: ok, conflict, failed, invalid or not found."""
+    tool_args: dict[str, str] = Field(default_factory=dict)
+    """Arguments the call must have had (subset; a value matches the start of the argument,
+    case-insensitive, so start: 2026-12-08T10:00 matches any seconds and zone)."""
 
 
 class FlowTurn(StrictModel):
@@ -52,6 +60,9 @@ class Scenario(StrictModel):
     """Shown in the results."""
     start: str | None = None
     """Assistant that answers first (default: the team's entry)."""
+    caller: str = ""
+    """The caller id (a number, or a SIP URI), e.g. +4930123456: contacts and the caller's
+    own appointments are found by it."""
     turns: list[FlowTurn] = Field(min_length=1)
     """The caller's lines, in order."""
 
@@ -100,6 +111,9 @@ def mismatch(expect: Expect, result: TurnResult) -> str | None:
     for topic in expect.facts:
         if topic.lower() not in {t.lower() for t in result.facts}:
             return f"expected the fact {topic!r} to be given, got {result.facts}"
+    problem = tool_mismatch(expect, result)
+    if problem:
+        return problem
     if expect.grounded is not None:
         deferred = deferred_reply(result)
         if expect.grounded and deferred:
@@ -108,6 +122,29 @@ def mismatch(expect: Expect, result: TurnResult) -> str | None:
         if not expect.grounded and not deferred:
             return f"expected a deferral (no office fact answers it), got {result.spoken!r}"
     return None
+
+
+def tool_mismatch(expect: Expect, result: TurnResult) -> str | None:
+    """The turn did not run the expected tool call (with its result and arguments)."""
+    if expect.tool is None:
+        return None
+    ran = [f"{t['tool']} ({t['result']})" for t in result.tools]
+    if expect.tool == "none":
+        return f"expected no tool call, got {', '.join(ran)}" if ran else None
+    for t in result.tools:
+        args = t["args"]
+        assert isinstance(args, dict)
+        if t["tool"] != expect.tool or t["result"] != expect.tool_result:
+            continue
+        wrong = [
+            k for k, want in expect.tool_args.items()
+            if not str(args.get(k, "")).lower().startswith(want.lower())
+        ]  # fmt: skip
+        if not wrong:
+            return None
+        return f"expected {expect.tool} with {expect.tool_args}, got {args}"
+    got = ", ".join(ran) or "no tool call"
+    return f"expected the tool call {expect.tool} ({expect.tool_result}), got {got}"
 
 
 def deferred_reply(result: TurnResult) -> bool:
@@ -138,6 +175,7 @@ def turn_record(
         "fixed": r.fixed,  # a fixed phrase answered: emergency | injection | leak
         "facts": r.facts,  # topics of the office facts given to the reply
         "blocked": r.blocked,  # the sentence the grounding check kept from the caller
+        "tools": r.tools,  # the tool calls of the turn: tool, result, args
         "decision": {
             "path": r.decision.path,
             "refused": r.refused is not None or r.decision.verdict == "injection",
@@ -160,7 +198,7 @@ def run_flows(
     at that time (relative dates become testable)."""
     passed = failed = 0
     for sc in flows.scenarios:
-        conv = engine.new_conversation(channel="flows", assistant=sc.start)
+        conv = engine.new_conversation(channel="flows", assistant=sc.start, caller=sc.caller)
         if now is not None:
             conv.now = lambda: now
         conv.start()

@@ -140,6 +140,7 @@ def check_all(integrations: object) -> list[tuple[str, bool, str]]:
     """Each configured integration: (name, works, what happened)."""
     from appliance.config.integrations import Integrations
     from appliance.tools import notify
+    from appliance.tools.calendar_client import CalendarError
 
     assert isinstance(integrations, Integrations)
     checks: list[tuple[str, Callable[[], str]]] = []
@@ -149,13 +150,19 @@ def check_all(integrations: object) -> list[tuple[str, bool, str]]:
     book = integrations.contacts
     if book is not None:
         checks.append(("contacts", lambda: _check_book(Path(book.file))))
+    cal = integrations.calendar
+    if cal is not None:
+        from appliance.config.calendar import office_zone
+        from appliance.tools.calendar_client import CalDavCalendar
+
+        checks.append(("calendar", lambda: CalDavCalendar(cal, office_zone("")).check()))
     for hook in integrations.webhooks:
         checks.append((f"webhook:{hook.name}", lambda h=hook: notify.check_webhook(h)))  # type: ignore[misc]
     out = []
     for name, check in checks:
         try:
             out.append((name, True, check()))
-        except notify.DeliveryError as err:
+        except (notify.DeliveryError, CalendarError) as err:
             out.append((name, False, str(err)))
     return out
 
@@ -169,7 +176,7 @@ def cmd_integrations_check(args: argparse.Namespace) -> int:
     for name, ok, said in results:
         print(f"{'OK  ' if ok else 'FAIL'}  {name}: {said}")
     if not results:
-        print("no integrations configured (integrations: smtp, webhooks)")
+        print("no integrations configured (integrations: calendar, contacts, smtp, webhooks)")
     return 0 if all(ok for _, ok, _ in results) else 1
 
 

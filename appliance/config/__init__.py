@@ -22,6 +22,7 @@ from pydantic import (
     model_validator,
 )
 
+from appliance.config.calendar import Hours
 from appliance.config.facts import Fact
 from appliance.config.integrations import Integrations
 from appliance.config.partial import error_locs, not_covered, partial_model
@@ -162,6 +163,9 @@ class Team(StrictModel):
     112 for assistants that speak German)."""
     facts: list[Fact] = Field(default_factory=list)
     """Facts every assistant may tell a caller (hours, address, contact, services, policies)."""
+    hours: Hours | None = None
+    """When the office is open (per weekday, and closed days); needed by the calendar tool:
+    appointments are booked inside these hours."""
     timezone: str = ""
     """The office's time zone (IANA name, e.g. Europe/Berlin) for the date and time the
     assistants are told; empty: the box's local zone."""
@@ -403,10 +407,33 @@ def reference_problems(cfg: Config) -> list[str]:
             problems.append(f"assistants[{i}] ({a.name}).slots: duplicate slot '{name}'")
     if len(set(ext_names)) != len(ext_names):
         problems.append("team.human_extensions: duplicate extension names")
+    problems += _calendar_problems(cfg, seen)
     hooks = [w.name for w in cfg.integrations.webhooks]
     if len(set(hooks)) != len(hooks):
         problems.append("integrations.webhooks: duplicate webhook names")
     return problems + _sip_problems(cfg, seen, set(ext_names))
+
+
+def _calendar_problems(cfg: Config, assistants: set[str]) -> list[str]:
+    """The calendar tool needs a calendar, the office's hours and an appointment type."""
+    out = []
+    cal = cfg.integrations.calendar
+    for i, a in enumerate(cfg.assistants):
+        if "calendar" not in a.tools:
+            continue
+        where = f"assistants[{i}] ({a.name}).tools"
+        if cal is None:
+            out.append(f"{where}: the calendar tool needs integrations.calendar (a CalDAV server)")
+        elif not cal.offered_by(a.name):
+            out.append(f"{where}: no appointment type in integrations.calendar is offered by it")
+        if cfg.team.hours is None:
+            out.append(f"{where}: the calendar tool needs team.hours (when appointments can be)")
+    for j, kind in enumerate(cal.appointments if cal else []):
+        for name in kind.assistants:
+            if name not in assistants:
+                out.append(f"integrations.calendar.appointments[{j}].assistants: unknown "
+                           f"assistant '{name}'")  # fmt: skip
+    return out
 
 
 def _sip_problems(cfg: Config, assistants: set[str], humans: set[str]) -> list[str]:

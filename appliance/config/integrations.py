@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 
+from appliance.config.calendar import CalendarServer
 from appliance.config.sip import HOST_RE
 from appliance.config.strict import StrictModel
 
@@ -78,6 +79,8 @@ class Contacts(StrictModel):
 class Integrations(StrictModel):
     """Office systems on the LAN the box delivers to (never a cloud)."""
 
+    calendar: CalendarServer | None = None
+    """The office calendar (CalDAV) the calendar tool books in; none: no bookings."""
     contacts: Contacts | None = None
     """The address book callers are looked up in; none: nobody is known by name."""
     smtp: Smtp | None = None

@@ -28,12 +28,13 @@ from appliance.events import (
     ReplyCutOff,
     RoutingDecided,
     SlotsUpdated,
+    ToolUsed,
 )
 from appliance.paths import ensure_data_dir
 from appliance.store import call_log, desk
 
 _LOGGER = logging.getLogger(__name__)
-SCHEMA_VERSION = 2  # 2: tickets, leads and the outbox (appliance/store/desk.py)
+SCHEMA_VERSION = 3  # 2: tickets, leads and the outbox; 3: appointments (appliance/store/desk.py)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -286,6 +287,8 @@ class Store:
                 "callback=excluded.callback, what=excluded.what, updated_at=excluded.updated_at",
                 (cid, e.assistant, e.who, e.callback, e.what, e.t, e.t),
             )
+        elif isinstance(e, ToolUsed):
+            desk.appointment_changed(db, e)
         elif isinstance(e, ConversationEnded):
             db.execute(
                 "UPDATE conversations SET ended_at=?, end_reason=?, final_assistant=?, turns=? "

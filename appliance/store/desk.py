@@ -14,6 +14,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from appliance.events import ToolUsed
 from appliance.store.call_log import TICKET_BASE, newest, rows
 
 SCHEMA = """
@@ -38,6 +39,12 @@ CREATE TABLE IF NOT EXISTS outbox (
     delivered_at REAL, UNIQUE (kind, ref, target));
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox(delivered_at, next_at);
 CREATE INDEX IF NOT EXISTS outbox_conv ON outbox(conversation_id);
+CREATE TABLE IF NOT EXISTS appointments (
+    id INTEGER PRIMARY KEY, conversation_id TEXT NOT NULL REFERENCES conversations(id),
+    assistant TEXT NOT NULL, action TEXT NOT NULL CHECK (action IN ('book', 'move', 'cancel')),
+    kind TEXT NOT NULL, starts_at TEXT NOT NULL, ends_at TEXT NOT NULL, uid TEXT NOT NULL,
+    who TEXT NOT NULL, t REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS appointments_conv ON appointments(conversation_id);
 """
 SETTLE_S = 120.0
 
@@ -192,3 +199,18 @@ def failed(db: sqlite3.Connection, outbox_id: int, error: str, next_at: float) -
 def pending(db: sqlite3.Connection) -> int:
     (n,) = db.execute("SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL").fetchone()
     return int(n)
+
+
+CALENDAR_WRITES = ("calendar.book", "calendar.move", "calendar.cancel")
+
+
+def appointment_changed(db: sqlite3.Connection, e: ToolUsed) -> None:
+    """A calendar write the server confirmed: one row (the calendar stays the record)."""
+    if e.tool not in CALENDAR_WRITES or e.result != "ok":
+        return
+    db.execute(
+        "INSERT INTO appointments(conversation_id, assistant, action, kind, starts_at, ends_at,"
+        " uid, who, t) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (e.conversation_id, e.assistant, e.tool.split(".")[1], e.kind, e.start, e.end, e.uid,
+         e.who, e.t),
+    )

@@ -6,7 +6,9 @@ message taken (each credited to the assistant that took it), transferred to a pe
 reason), and, when the call reached none of these, how it ended (caller hung up, abandoned:
 nothing said). A handoff is useful when its target reached an outcome in that call. Handling
 time per assistant runs from the call's start or the handoff to it, to the next handoff or the
-end. Answered questions and bookings are not in the store yet: the report does not count them.
+end. Appointments booked, moved or cancelled are the calendar writes the server confirmed
+(the store's appointments table). Answered questions are not in the store yet: the report does
+not count them.
 """
 
 from __future__ import annotations
@@ -20,8 +22,10 @@ from appliance.config import ReportSettings
 from appliance.store.call_log import has_table, rows
 
 RECORDS = (("tickets", "ticket opened"), ("leads", "lead created"), ("messages", "message taken"))
+BOOKINGS = {"book": "appointment booked", "move": "appointment moved",
+            "cancel": "appointment cancelled"}  # fmt: skip
 TRANSFERRED = "transferred to a person"
-_REAL = {outcome for _, outcome in RECORDS} | {TRANSFERRED}  # what makes a handoff useful
+_REAL = {outcome for _, outcome in RECORDS} | set(BOOKINGS.values()) | {TRANSFERRED}
 
 
 def _window(since: float | None, until: float | None) -> tuple[str, tuple[float, float]]:
@@ -54,6 +58,10 @@ def build(db: sqlite3.Connection, settings: ReportSettings, *, since: float | No
         for r in rows(db, f"SELECT conversation_id, assistant FROM {table}"):
             if r["conversation_id"] in ids:
                 by_conv[r["conversation_id"]].append((outcome, r["assistant"]))
+    if has_table(db, "appointments"):
+        for r in rows(db, "SELECT conversation_id, assistant, action FROM appointments"):
+            if r["conversation_id"] in ids:
+                by_conv[r["conversation_id"]].append((BOOKINGS[r["action"]], r["assistant"]))
     handoffs: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for h in rows(db, "SELECT conversation_id, from_assistant, to_assistant, t FROM handoffs "
                   "ORDER BY id"):  # fmt: skip

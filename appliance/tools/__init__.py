@@ -1,9 +1,9 @@
 """The tools an assistant may be given, each mapped to the code that does it on this box.
 
 `assistants[].tools` may name only tools in `TOOLS`. A tool in `PLANNED` is known but has no code
-yet (calendar and end_call wait for the integrations issue): the config checker reports
-it as an error, so no assistant is set up to promise a booking or a hang-up that never
-happens. `handoff` is implied: the handoff rules apply whether or not the list names it.
+yet (end_call): the config checker reports it as an error, so no assistant is set up to promise
+a hang-up that never happens. `handoff` is implied: the handoff rules apply whether or not the
+list names it.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from appliance.assistants.router import Router
-from appliance.tools import human, leads, messages, tickets
+from appliance.tools import booking, human, leads, messages, tickets
 
 ALL_CHANNELS = frozenset({"text", "voice", "simulate", "console", "sip"})
 
@@ -88,9 +88,22 @@ TOOLS: dict[str, Tool] = {
                 "callback": "the number to call back (slot, else the caller id)",
             },
         ),
+        Tool(
+            booking.TOOL,
+            "tells free times, books, moves and cancels the caller's own appointment on the "
+            "office's CalDAV calendar (integrations.calendar), each read back and confirmed "
+            "by the caller before it is written",
+            booking.BookingDesk.turn,
+            {
+                "action": "book, move, cancel or free times (the caller's words)",
+                "kind": "an appointment type of integrations.calendar offered by the assistant",
+                "start": "a day and time inside team.hours, free on the calendar",
+                "who": "the caller's name (slot, else asked for)",
+                "phone": "the caller id",
+            },
+        ),
     )
 }
 PLANNED: dict[str, str] = {
-    "calendar": "booking appointments on the office calendar",
     "end_call": "ending the call from the assistant's side",
 }

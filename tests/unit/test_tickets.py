@@ -14,7 +14,7 @@ from fakes.engine import fake_engine
 
 from appliance.config import Config, dump_config, parse_config
 from appliance.errors import ConfigError, StoreError
-from appliance.store import Store
+from appliance.store import SCHEMA_VERSION, Store
 from appliance.tools import tickets
 from appliance.tools.outbox import retry_after
 
@@ -162,7 +162,7 @@ def test_a_schema_1_store_gets_the_tickets_and_keeps_its_calls(tmp_path: Path) -
     old.commit()
     old.close()
     store = Store(db)
-    assert store.schema_version == 2
+    assert store.schema_version == SCHEMA_VERSION
     assert store.query("SELECT id FROM conversations") == [{"id": "old1"}]
     n = store.open_ticket(
         "old1", assistant="support", who="", callback="", summary="x", urgency="normal",

@@ -1,0 +1,79 @@
+"""A real CalDAV server for the tests: Radicale (from PyPI) on 127.0.0.1, one user with a
+password (htpasswd, plain), an empty calendar named `office`, its files in a temp folder."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+USER, PASSWORD = "office", "cal-pass-1"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Radicale:
+    folder: Path
+    port: int = 0
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    def start(self) -> Radicale:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        users = self.folder / "users"
+        users.write_text(f"{USER}:{PASSWORD}\n")
+        self.port = self.port or _free_port()
+        conf = self.folder / "config"
+        conf.write_text(
+            f"[server]\nhosts = 127.0.0.1:{self.port}\n"
+            f"[auth]\ntype = htpasswd\nhtpasswd_filename = {users}\n"
+            "htpasswd_encryption = plain\ndelay = 0\n"
+            f"[storage]\nfilesystem_folder = {self.folder / 'collections'}\n"
+            "[rights]\ntype = owner_only\n[logging]\nlevel = warning\n"
+        )
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "radicale", "--config", str(conf)],
+            stdout=subprocess.DEVNULL, stderr=(self.folder / "log").open("wb"),
+        )  # fmt: skip
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    self.client_calendar()  # the `office` calendar exists from the start
+                    return self
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError(f"radicale did not start: {(self.folder / 'log').read_text()}")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+            self.proc = None
+
+    def client_calendar(self) -> object:
+        """The `office` calendar through a second client (the staff's own calendar app)."""
+        import caldav
+
+        client = caldav.DAVClient(url=self.url, username=USER, password=PASSWORD)
+        principal = client.principal()
+        for cal in principal.calendars():
+            if str(cal.url).rstrip("/").endswith("/office"):
+                return cal
+        return principal.make_calendar(name="office", cal_id="office")
+
+    def integration(self, **extra: object) -> dict[str, object]:
+        """The integrations.calendar entry of a config for this server."""
+        return {"url": self.url, "username": USER, "password": PASSWORD, "calendar": "office",
+                **extra}  # fmt: skip
