@@ -465,6 +465,8 @@ class Conversation:
         except StoreError as err:
             _LOGGER.error("conversation %s: %s", self.id, err)
             return
+        if self._lead_kept is None:
+            self._tools.append({"tool": "leads.record", "result": "ok", "args": dict(found)})
         self._lead_kept = found
 
     def _open_ticket(self, a: Assistant) -> None:
@@ -486,6 +488,9 @@ class Conversation:
             return
         if self.ticket is None:
             self._ticket_news = tickets.announcement(number, a.language)
+            args = {"summary": found.summary, "name": found.who, "callback": found.callback,
+                    "urgency": found.urgency}  # fmt: skip
+            self._tools.append({"tool": "tickets.open", "result": "ok", "args": args})
         self.ticket, self._ticket_kept = number, found
 
     def _tell_ticket(self, reply: str, on_text: Callable[[str], None] | None) -> str:

@@ -39,8 +39,8 @@ class Expect(StrictModel):
     facts: list[str] = Field(default_factory=list)
     """Topics of office facts that must have been given to the reply (case-insensitive)."""
     tool: str | None = None
-    """A tool call this turn must have run, e.g. calendar.book, calendar.move, calendar.cancel,
-    calendar.free; `none`: no tool ran this turn."""
+    """A tool call this turn must have run: calendar.book, calendar.move, calendar.cancel,
+    calendar.free, tickets.open, leads.record; `none`: no tool ran this turn."""
     tool_result: str = "ok"
     """The result that call must have had: ok, conflict, failed, invalid or not found."""
     tool_args: dict[str, str] = Field(default_factory=dict)

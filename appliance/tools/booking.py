@@ -52,6 +52,7 @@ _BOOK = re.compile(
 _NO = re.compile(
     r"^\W*(no|nope|not really|neither|none)\b|\b(doesn'?t|does not|won'?t) work\b", re.IGNORECASE
 )
+_QUESTION = re.compile(r"^\W*(how|what|why|where|who|which|does|do|is|are)\b", re.IGNORECASE)
 _ORDINALS = {"first": 0, "earlier": 0, "second": 1, "later": -1, "last": -1, "third": 2}
 _NAME = re.compile(
     r"(?:my name is|name'?s|this is|it is|it'?s|i am|i'm|under the name|under|for|the name)\s+"
@@ -245,8 +246,10 @@ class BookingDesk:
             return "move"
         if _FREE.search(text) and not _BOOK.search(text):
             return "free"
-        if _BOOK.search(text) or self._kind_in(text) is not None:
+        if _BOOK.search(text):
             return "book"
+        if self._kind_in(text) is not None and not _QUESTION.match(text):
+            return "book"  # "a consultation, please"; not "how long is a consultation?"
         return ""
 
     def _answer(
@@ -264,6 +267,9 @@ class BookingDesk:
                 return self._declined()
             return Step(f"Just to be sure, please say yes or no: {self._question()}")
         picked = self._picked(text, wanted)
+        waiting = self.asked in ("name", "kind") or (self.pending and self.pending.start)
+        if not intent and wanted.empty and picked is None and not waiting:
+            return None  # nothing new for the calendar: the model answers
         if intent in ("move", "cancel"):
             self.action, self.pending = intent, None
         elif intent in ("book", "free") and self.action not in ("move",):

@@ -46,7 +46,7 @@ class ConversationView(Protocol):
 def caller_number(caller: str) -> str:
     """The number of a SIP caller id ('"Ann" <sip:+4930123@pbx>' -> '+4930123'), else ''."""
     m = re.search(r"sips?:([^@;>]+)@", caller)
-    user = m.group(1) if m else caller.strip()
+    user = m.group(1) if m else re.sub(r"[\s().-]", "", caller)  # '+49 30 555' as written
     return user if re.fullmatch(r"\+?\d{2,}", user) else ""
 
 

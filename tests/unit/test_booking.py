@@ -181,3 +181,10 @@ def test_other_talk_is_left_to_the_model(cal: FakeCalendar) -> None:
 )  # fmt: skip
 def test_caller_name(said: str, name: str) -> None:
     assert caller_name(said) == name
+
+
+def test_a_question_about_a_type_is_left_to_the_model(cal: FakeCalendar) -> None:
+    d = desk(cal)
+    say(d, "what do you have free for a consultation on Monday?")
+    assert d.turn("How long does a consultation take?", now=NOW, name="", phone="") is None
+    assert say(d, "A consultation at 2 pm then", name="A B").reply.endswith("shall I book it?")
