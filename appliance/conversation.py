@@ -21,6 +21,7 @@ from appliance.assistants.checked_reply import speak_checked
 from appliance.assistants.grounding import Support, asks, says_deferral
 from appliance.assistants.policy import GUARD_REASONS, HandoffPolicy, agrees, guard_verdict
 from appliance.assistants.router import Decision
+from appliance.assistants.spoken_time import spoken_when
 from appliance.brain.parts import Message
 from appliance.config import Assistant, HandoffRule
 from appliance.config.calendar import office_zone
@@ -357,7 +358,8 @@ class Conversation:
         )  # fmt: skip
 
     def _clock_message(self) -> Message:
-        return Message("system", prompts.clock_note(self.now(), self.assistant.language))
+        note = prompts.clock_note(self.now(), self.assistant.language, self.cfg.team.hours)
+        return Message("system", note)
 
     def mark_cut_off(self, turn: int, heard: str) -> None:
         """The caller spoke over this turn's reply: keep what they heard, record the cut."""
@@ -666,7 +668,7 @@ class Conversation:
         if self.booking is not None:  # what the calendar did this call, and its appointment
             done += self.booking.done
             if self.booking.booked is not None:
-                texts.append(booking.spoken_when(self.booking.booked.start))
+                texts.append(spoken_when(self.booking.booked.start))
         return Support.of(texts, caller, done)
 
     def _reply(

@@ -23,6 +23,7 @@ from appliance.conversation import Conversation, Line, Listener
 from appliance.models import model_path
 from appliance.tools.booking import Calendar
 from appliance.tools.calendar_client import CalDavCalendar
+from appliance.tools.carddav import CardDavDirectory
 from appliance.tools.contacts import Directory
 from appliance.tools.tickets import Desk
 
@@ -110,7 +111,11 @@ class Engine:
         self.listeners: list[Listener] = list(listeners or [])
         self.desk: Desk | None = None  # where tickets are kept (the store), when there is one
         book = cfg.integrations.contacts
-        self.contacts = Directory(Path(book.file)) if book is not None else None
+        self.contacts: Directory | CardDavDirectory | None = None  # the address book
+        if book is not None:
+            self.contacts = (
+                CardDavDirectory(book.carddav) if book.carddav else Directory(Path(book.file))
+            )
         cal = cfg.integrations.calendar
         self.calendar: Calendar | None = (
             CalDavCalendar(cal, office_zone(cfg.team.timezone)) if cal is not None else None

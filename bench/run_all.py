@@ -14,6 +14,7 @@ BENCHES = [
     "bench_barge_in.py",
     "bench_sip.py",
     "bench_report.py",
+    "bench_booking.py",
 ]
 
 

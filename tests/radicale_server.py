@@ -73,6 +73,26 @@ class Radicale:
                 return cal
         return principal.make_calendar(name="office", cal_id="office")
 
+    def address_book(self, name: str, cards: list[str]) -> str:
+        """An address book `name` holding these vCards (MKCOL, then one PUT each); its URL."""
+        import base64
+        import urllib.request
+
+        url = f"{self.url}{USER}/{name}/"
+        auth = "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+        mkcol = (
+            '<?xml version="1.0" encoding="utf-8"?><D:mkcol xmlns:D="DAV:" '
+            'xmlns:C="urn:ietf:params:xml:ns:carddav"><D:set><D:prop><D:resourcetype>'
+            "<D:collection/><C:addressbook/></D:resourcetype></D:prop></D:set></D:mkcol>"
+        )
+        requests = [("MKCOL", url, mkcol, "application/xml")]
+        requests += [("PUT", f"{url}c{i}.vcf", c, "text/vcard") for i, c in enumerate(cards)]
+        for method, where, body, kind in requests:
+            headers = {"Authorization": auth, "Content-Type": kind}
+            req = urllib.request.Request(where, data=body.encode(), method=method, headers=headers)
+            urllib.request.urlopen(req, timeout=5).close()
+        return url
+
     def integration(self, **extra: object) -> dict[str, object]:
         """The integrations.calendar entry of a config for this server."""
         return {"url": self.url, "username": USER, "password": PASSWORD, "calendar": "office",

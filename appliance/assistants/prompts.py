@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from appliance.assistants.spoken_time import spoken_time
 from appliance.config import Assistant, HandoffRule, Slot
+from appliance.config.calendar import Hours
 
 PHONE_RULES = {
     "en": (
@@ -64,9 +66,36 @@ def system_prompt(a: Assistant) -> str:
     return f"{a.system_prompt.strip()}\n{rules}\n{secret}"
 
 
-def clock_note(now: datetime, language: str = "en") -> str:
+def clock_note(now: datetime, language: str = "en", hours: Hours | None = None) -> str:
     """The date, time and time zone for one conversation (fed after the cached system prompt
-    when it starts, so that "tomorrow" means a day). `now` carries the office's zone."""
+    when it starts, so that "tomorrow" means a day), and with team.hours whether the office is
+    open now or when it opens. `now` carries the office's zone."""
+    return _date_note(now, language) + office_hours_note(now, language, hours)
+
+
+def office_hours_note(now: datetime, language: str, hours: Hours | None) -> str:
+    """' The office is open now, until 6 pm.' / ' The office is closed now; it opens again on
+    Monday, December 7 at 8 am.' ('' without team.hours)."""
+    if hours is None:
+        return ""
+    today = [r for r in hours.ranges(now.date()) if r[0] <= now.time() < r[1]]
+    de = language == "de"
+    if today:
+        until = today[0][1]
+        if de:
+            return f" Das Büro ist jetzt geöffnet, bis {until:%H:%M} Uhr."
+        return f" The office is open now, until {spoken_time(datetime.combine(now, until))}."
+    opens = hours.next_open(now)
+    if opens is None:
+        return " Das Büro ist jetzt geschlossen." if de else " The office is closed now."
+    if de:
+        day = f"{WEEKDAYS_DE[opens.weekday()]}, {opens.day}. {MONTHS_DE[opens.month - 1]}"
+        return f" Das Büro ist jetzt geschlossen; es öffnet wieder am {day} um {opens:%H:%M} Uhr."
+    day = f"{WEEKDAYS_EN[opens.weekday()]}, {MONTHS_EN[opens.month - 1]} {opens.day}"
+    return f" The office is closed now; it opens again on {day} at {spoken_time(opens)}."
+
+
+def _date_note(now: datetime, language: str) -> str:
     tomorrow = now + timedelta(days=1)
     offset = now.strftime("%z")
     zone = f"{now.tzname() or 'local time'}, UTC{offset[:3]}:{offset[3:]}" if offset else "local"

@@ -101,6 +101,20 @@ def _check_book(path: Path) -> str:
     return f"{len(found)} contact(s) with a phone number in {path}"
 
 
+def _check_carddav(book: object) -> str:
+    from appliance.config.integrations import CardDav
+    from appliance.tools import notify
+    from appliance.tools.carddav import fetch
+    from appliance.tools.contacts import ContactsError
+
+    assert isinstance(book, CardDav)
+    try:
+        found = fetch(book)
+    except ContactsError as err:
+        raise notify.DeliveryError(str(err)) from err
+    return f"{len(found)} contact(s) with a phone number in {book.url}"
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     import csv
     import sqlite3
@@ -149,7 +163,10 @@ def check_all(integrations: object) -> list[tuple[str, bool, str]]:
         checks.append(("smtp", lambda: notify.check_mail(smtp)))
     book = integrations.contacts
     if book is not None:
-        checks.append(("contacts", lambda: _check_book(Path(book.file))))
+        if book.carddav is not None:
+            checks.append(("contacts", lambda: _check_carddav(book.carddav)))
+        else:
+            checks.append(("contacts", lambda: _check_book(Path(book.file))))
     cal = integrations.calendar
     if cal is not None:
         from appliance.config.calendar import office_zone

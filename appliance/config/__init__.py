@@ -547,7 +547,7 @@ def resolve_paths(cfg: Config, base: Path) -> Config:
         if a.lora and not Path(a.lora.path).is_absolute():
             a.lora.path = str((base / a.lora.path).resolve())
     book = cfg.integrations.contacts
-    if book is not None and not Path(book.file).is_absolute():
+    if book is not None and book.file and not Path(book.file).is_absolute():
         book.file = str((base / book.file).resolve())
     return cfg
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from appliance.config.calendar import CalendarServer
 from appliance.config.sip import HOST_RE
@@ -68,12 +68,35 @@ class Webhook(StrictModel):
     """How long one delivery may take before it counts as failed (and is retried)."""
 
 
+class CardDav(StrictModel):
+    """An address book on a CardDAV server (Radicale, Nextcloud, a NAS) on the LAN."""
+
+    url: str = Field(pattern=r"^https?://[^\s]+$")
+    """The address book's own address, e.g. http://192.168.1.10:5232/office/contacts/."""
+    username: str = ""
+    """Login user; empty: no login."""
+    password: SecretStr = SecretStr("")
+    """Login password (never logged)."""
+    refresh_s: float = Field(default=300.0, ge=10.0, le=86400.0)
+    """How old the fetched contacts may get before they are fetched again (in the background)."""
+    timeout_s: float = Field(default=10.0, gt=0.0, le=120.0)
+    """How long one fetch may take."""
+
+
 class Contacts(StrictModel):
     """The office's address book: callers found by caller id are greeted by name."""
 
-    file: str = Field(min_length=1)
+    file: str = ""
     """A .csv (header: name, phone, company; several numbers split by ; or |) or a .vcf file
     (FN, ORG, TEL); relative to the config file's folder. Read again when it changes."""
+    carddav: CardDav | None = None
+    """Or: an address book on a CardDAV server (one of file and carddav)."""
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Contacts:
+        if bool(self.file) == (self.carddav is not None):
+            raise ValueError("give the address book as file: or as carddav: (one of them)")
+        return self
 
 
 class Integrations(StrictModel):

@@ -24,6 +24,7 @@ from typing import Protocol
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from appliance.assistants.policy import agrees
+from appliance.assistants.spoken_time import or_list, spoken_day, spoken_time, spoken_when
 from appliance.config.calendar import AppointmentType, CalendarServer, Hours
 from appliance.tools import free_times
 from appliance.tools.calendar_client import Booked, CalendarError
@@ -149,32 +150,6 @@ class Step:
     name: str = ""  # the caller's name, learnt this turn
 
 
-def _ordinal_day(d: int) -> str:
-    suffix = "th" if 11 <= d % 100 <= 13 else {1: "st", 2: "nd", 3: "rd"}.get(d % 10, "th")
-    return f"{d}{suffix}"
-
-
-def spoken_time(at: datetime) -> str:
-    if at.hour == 12 and at.minute == 0:
-        return "12 noon"
-    h = at.hour % 12 or 12
-    ampm = "am" if at.hour < 12 else "pm"
-    return f"{h} {ampm}" if at.minute == 0 else f"{h}:{at.minute:02d} {ampm}"
-
-
-def spoken_day(day: date) -> str:
-    return f"{day.strftime('%A')} the {_ordinal_day(day.day)} of {day.strftime('%B')}"
-
-
-def spoken_when(at: datetime) -> str:
-    """Tuesday the 8th of December at 10 am."""
-    return f"{spoken_day(at.date())} at {spoken_time(at)}"
-
-
-def _or_list(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
-
-
 def caller_name(text: str) -> str:
     """The name in an answer to "under which name?" ("Anna Schmidt", "it's Anna Schmidt")."""
     text = re.sub(r"\b(Mr|Mrs|Ms|Dr)\.", r"\1", text, flags=re.IGNORECASE)
@@ -285,7 +260,7 @@ class BookingDesk:
             return self._own(text, wanted, picked, now, name, phone)
         if self.kind is None:
             self.asked = "kind"
-            kinds = _or_list([f"a {k.name}" for k in self._kinds()])
+            kinds = or_list([f"a {k.name}" for k in self._kinds()])
             return Step(f"Which kind of appointment would you like: {kinds}?")
         p = self.pending
         if p is not None and p.action == "book" and p.start and wanted.empty and not picked:
@@ -408,11 +383,11 @@ class BookingDesk:
             )
         self.asked = "which"
         if len({t.date() for t in times}) == 1:
-            said = f"on {spoken_day(times[0].date())} at " + _or_list(
+            said = f"on {spoken_day(times[0].date())} at " + or_list(
                 [spoken_time(t) for t in times]
             )
         else:
-            said = _or_list([spoken_when(t) for t in times])
+            said = or_list([spoken_when(t) for t in times])
         return Step(
             f"{lead} I can offer {said}. Which would suit you?".strip(),
             ToolCall(

@@ -72,6 +72,7 @@ class CalDavCalendar:
         self.zone = zone
         self._lock = threading.Lock()
         self._calendar: Any = None
+        self._hrefs: dict[str, str] = {}  # uid -> the event's address (a GET, not a search)
 
     # -- the connection ---------------------------------------------------------------------
 
@@ -138,8 +139,11 @@ class CalDavCalendar:
             if not isinstance(e, datetime):
                 e = datetime.combine(e, datetime.min.time(), self.zone)
             e = e if e.tzinfo else e.replace(tzinfo=self.zone)
+        uid = str(comp.get("uid", ""))
+        if getattr(event, "url", None) is not None:
+            self._hrefs[uid] = str(event.url)
         return Booked(
-            uid=str(comp.get("uid", "")),
+            uid=uid,
             start=s.astimezone(self.zone),
             end=e.astimezone(self.zone),
             kind=str(comp.get("x-voicebox-type", "")),
@@ -159,13 +163,19 @@ class CalDavCalendar:
         result: list[Booked] = self._call("reading free and busy times", search)
         return result
 
+    def _event(self, cal: Any, uid: str) -> Any:
+        """The event by its known address (one GET), else by a search for its UID."""
+        href = self._hrefs.get(uid)
+        return cal.event_by_url(href) if href else cal.get_event_by_uid(uid)
+
     def get(self, uid: str) -> Booked | None:
         def read(cal: Any) -> Booked | None:
             from caldav.lib.error import NotFoundError
 
             try:
-                return self._booked(cal.event_by_uid(uid))
+                return self._booked(self._event(cal, uid))
             except NotFoundError:
+                self._hrefs.pop(uid, None)
                 return None
 
         found: Booked | None = self._call("reading an appointment", read)
@@ -195,7 +205,7 @@ class CalDavCalendar:
         uid = f"voicebox-{uuid.uuid4().hex}"
 
         def write(cal: Any) -> None:
-            cal.save_event(
+            event = cal.save_event(
                 dtstart=start,
                 dtend=end,
                 uid=uid,
@@ -206,13 +216,15 @@ class CalDavCalendar:
                 x_voicebox_phone=phone,
                 x_voicebox_buffer=str(buffer_min),
             )
+            if getattr(event, "url", None) is not None:
+                self._hrefs[uid] = str(event.url)
 
         self._call("booking", write)
         return self._read_back(uid)
 
     def move(self, uid: str, start: datetime, end: datetime) -> Booked:
         def write(cal: Any) -> None:
-            event = cal.event_by_uid(uid)
+            event = self._event(cal, uid)
             comp = event.icalendar_component
             for key, value in (("dtstart", start), ("dtend", end)):
                 comp.pop(key, None)
@@ -228,7 +240,7 @@ class CalDavCalendar:
 
     def cancel(self, uid: str) -> None:
         def delete(cal: Any) -> None:
-            cal.event_by_uid(uid).delete()
+            self._event(cal, uid).delete()
 
         self._call("cancelling an appointment", delete)
         if self.get(uid) is not None:

@@ -7,8 +7,11 @@ dialled (toll fraud and social engineering start with "just transfer me to ...")
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
+from appliance.assistants.spoken_time import spoken_when
 from appliance.config import HumanExtension
+from appliance.config.calendar import Hours
 
 # asking for a person outright: a real person, a human, the operator, put me through to someone
 _EXPLICIT = re.compile(
@@ -108,3 +111,15 @@ def pick(text: str, humans: list[HumanExtension]) -> HumanExtension | None:
 
 def by_name(name: str, humans: list[HumanExtension]) -> HumanExtension | None:
     return next((h for h in humans if h.name == name), humans[0] if humans else None)
+
+
+def closed_reply(hours: Hours | None, now: datetime) -> str | None:
+    """What a caller asking for a person hears when the office is closed (team.hours): when it
+    opens, and the offer of a message, instead of ringing an empty office; None when open (or
+    no hours are configured)."""
+    if hours is None or hours.is_open(now):
+        return None
+    opens = hours.next_open(now)
+    when = f"; we open again on {spoken_when(opens)}" if opens is not None else ""
+    return (f"I'm sorry, the office is closed right now{when}. I can take a message for the "
+            "team instead: what is your name, and what is it about?")  # fmt: skip

@@ -80,6 +80,10 @@ class PersonTransfer:
         target = humans.pick(text, self.cfg.team.human_extensions)
         if target is None:
             return None
+        closed = humans.closed_reply(self.cfg.team.hours, self.loop.conv.now())
+        if closed is not None:  # nobody there: the message is offered, nobody is rung
+            _LOGGER.info("a caller asked for a person while the office is closed")
+            return closed
         number = humans.named_number(text)
         self.request(target.name, "asked", announce=False, said=text)
         lead = "I can only put you through to our own team. " if number else ""

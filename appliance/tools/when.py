@@ -61,7 +61,8 @@ _ORDINAL = re.compile(
     re.IGNORECASE,
 )
 _MONTHISH = re.compile(
-    r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b|\b\d{1,2}/\d{1,2}\b",
+    r"\b(jan|feb|mar|apr|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b|\b\d{1,2}/\d{1,2}\b|"
+    r"\bmay\s+\d|\d(st|nd|rd|th)?\s+(of\s+)?may\b",  # "may I" is no month
     re.IGNORECASE,
 )
 
@@ -133,15 +134,6 @@ def find_day(text: str, today: date) -> date | None:
         return today + timedelta(days=1)
     if re.search(r"\btoday\b|\bthis (morning|afternoon|evening)\b|\btonight\b", low):
         return today
-    m = _WEEKDAY.search(text)
-    if m:
-        _, name, after_next = m.groups()
-        ahead = (WEEKDAYS.index(name.lower()) - today.weekday()) % 7
-        if ahead == 0:
-            ahead = 7  # "Tuesday" said on a Tuesday: next week's
-        if after_next:
-            ahead += 7
-        return today + timedelta(days=ahead)
     m = _IN.search(text)
     if m:
         count = 1 if m.group(1).lower() in ("a", "an") else _number(m.group(1))
@@ -151,11 +143,23 @@ def find_day(text: str, today: date) -> date | None:
         if unit == "week":
             return today + timedelta(weeks=count)
         return _add_months(today, count)
+    # a date said outright wins over its weekday ("Tuesday the 19th of January")
     m = _ORDINAL.search(text)
     if m:
         return _next_day_of_month(today, int(m.group(1)))
     if _MONTHISH.search(text):
-        return _dateparser_day(text, today)
+        found = _dateparser_day(text, today)
+        if found is not None:
+            return found
+    m = _WEEKDAY.search(text)
+    if m:
+        _, name, after_next = m.groups()
+        ahead = (WEEKDAYS.index(name.lower()) - today.weekday()) % 7
+        if ahead == 0:
+            ahead = 7  # "Tuesday" said on a Tuesday: next week's
+        if after_next:
+            ahead += 7
+        return today + timedelta(days=ahead)
     return None
 
 

@@ -168,3 +168,46 @@ def test_integrations_check_logs_in_to_the_calendar(tmp_path: Path, radicale: Ra
     assert "/office/ answers" in results[0][1]
     assert results[1][0] == 1 and results[1][1].startswith("FAIL  calendar:")
     assert "Unauthorized" in results[1][1] or "auth" in results[1][1].lower()
+
+
+CARDS = [
+    "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:a\r\nFN:Anna Schmidt\r\nORG:Schmidt GmbH\r\n"
+    "TEL;TYPE=cell:+49 30 5550101\r\nEND:VCARD\r\n",
+    "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:b\r\nN:Jones;Bob;;;\r\nFN:Bob Jones\r\nTEL:030 5550177\r\n"
+    "END:VCARD\r\n",
+]
+
+
+def test_callers_are_found_in_a_carddav_address_book(radicale: Radicale) -> None:
+    from appliance.config.integrations import CardDav
+    from appliance.tools.carddav import CardDavDirectory
+
+    url = radicale.address_book("contacts", CARDS)
+    book = CardDavDirectory(CardDav(url=url, username="office", password=PASSWORD))
+    assert book.wait(10) and book.error == ""
+    anna = book.find("+49305550101")
+    assert anna is not None and (anna.name, anna.company) == ("Anna Schmidt", "Schmidt GmbH")
+    bob = book.find("5550177")  # the caller id without the area code
+    assert bob is not None and bob.name == "Bob Jones"
+    assert book.find("+4989123456") is None
+    wrong = CardDavDirectory(CardDav(url=url, username="office", password="nope"))
+    assert wrong.wait(10) and "wrong user name or password" in wrong.error
+    assert wrong.find("+49305550101") is None
+
+
+def test_a_known_caller_from_carddav_is_greeted_by_name(radicale: Radicale) -> None:
+    from fakes import ScriptedBrain
+    from fakes.engine import fake_engine
+
+    from appliance.config import parse_config
+
+    url = radicale.address_book("greet", CARDS)
+    data = yaml.safe_load((ROOT / "appliance/templates/starter.yaml").read_text())
+    data["integrations"] = {"contacts": {"carddav": {"url": url, "username": "office",
+                                                     "password": PASSWORD}}}  # fmt: skip
+    engine = fake_engine(parse_config(data), ScriptedBrain())
+    assert engine.contacts is not None and engine.contacts.wait(10)  # type: ignore[union-attr]
+    conv = engine.new_conversation(caller='"Anna" <sip:+49305550101@pbx>')
+    greeting = conv.start()
+    assert greeting.startswith("Hello Anna Schmidt, good to hear from you.")
+    assert conv.slots == {"name": "Anna Schmidt", "company": "Schmidt GmbH"}

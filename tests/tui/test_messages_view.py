@@ -97,7 +97,7 @@ def test_the_tool_list_offers_only_tools_with_code(
     data = yaml.safe_load(template_text("starter"))
     names = [a["name"] for a in data["assistants"]]
     old = data["assistants"][names.index("scheduling")]
-    old["tools"] = ["handoff", "calendar"]  # a config written before the registry
+    old["tools"] = ["handoff", "end_call"]  # a config written before the registry
     path = tmp_path / "voicebox.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
 
@@ -109,13 +109,15 @@ def test_the_tool_list_offers_only_tools_with_code(
         await pilot.pause()
         tools = app.query_one(SelectionList)
         offered = [tools.get_option_at_index(i).value for i in range(tools.option_count)]
-        assert offered == ["handoff", "transfer_to_human", "take_message", "tickets", "leads"]
+        assert offered == [
+            "handoff", "transfer_to_human", "take_message", "tickets", "leads", "calendar"
+        ]
         assert "has no implementation on this box" in str(
             app.query_one("#rules-error", Static).render()
         )
         tools.select("take_message")
         await pilot.pause()
         # the planned tool stays in the file until the technician removes it (lint says so)
-        assert pane.assistants[pane.index]["tools"] == ["handoff", "take_message", "calendar"]
+        assert pane.assistants[pane.index]["tools"] == ["handoff", "take_message", "end_call"]
 
     drive(make_app(path), script)

@@ -10,8 +10,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from fakes.calendar import FakeCalendar
 
+from appliance.assistants.spoken_time import spoken_when
 from appliance.config.calendar import CalendarServer, Hours
-from appliance.tools.booking import BookingDesk, Step, caller_name, spoken_when
+from appliance.tools.booking import BookingDesk, Step, caller_name
 
 ZONE = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 12, 3, 9, 0, tzinfo=ZONE)  # Thursday

@@ -62,6 +62,7 @@ class _Engine:
         self.reply = reply
         self.desk = None  # no store: no tickets
         self.contacts = None  # no address book
+        self.calendar = None  # no office calendar
         self.calls: list[list[Message]] = []
         # the office facts, found by keywords (the real retrieval on a hashing embedder)
         self.facts = {a.name: FactIndex(cfg, a, HashingEmbedder()) for a in cfg.assistants}

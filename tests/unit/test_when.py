@@ -28,6 +28,10 @@ NOW = datetime(2026, 12, 3, 9, 0)  # a Thursday
         ("the 12th of December at 9", date(2026, 12, 12), time(9, 0)),
         ("in a week", date(2026, 12, 10), None),
         ("can we do 3pm instead", None, time(15, 0)),
+        # a date said outright wins over its weekday; "may I" is no month
+        ("Tuesday the 19th of January at 2 pm", date(2027, 1, 19), time(14, 0)),
+        ("may I book next Tuesday at 10", date(2026, 12, 8), time(10, 0)),
+        ("on the 5th of May at 9", date(2027, 5, 5), time(9, 0)),
         ("ten thirty would be good", None, time(10, 30)),
     ],
 )
