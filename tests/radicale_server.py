@@ -9,6 +9,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 USER, PASSWORD = "office", "cal-pass-1"
 
@@ -97,3 +98,29 @@ class Radicale:
         """The integrations.calendar entry of a config for this server."""
         return {"url": self.url, "username": USER, "password": PASSWORD, "calendar": "office",
                 **extra}  # fmt: skip
+
+
+SCHEDULING_PROMPT = """You are the scheduling assistant of Brightline Office Services. The
+calendar itself is handled for you: free times, bookings, moves and cancellations are read back
+and confirmed by the box. You answer the caller's other questions briefly from the office
+facts, and ask which appointment they would like and when."""
+
+
+def calendar_config(radicale: Radicale) -> dict[str, Any]:
+    """The starter team with scheduling given the calendar tool on the Radicale calendar."""
+    import yaml
+
+    starter = Path(__file__).resolve().parents[1] / "appliance/templates/starter.yaml"
+    data: dict[str, Any] = yaml.safe_load(starter.read_text())
+    week = "09:00-17:00"
+    data["team"]["timezone"] = "Europe/Berlin"
+    data["team"]["hours"] = {d: week for d in ("mon", "tue", "wed", "thu", "fri")}
+    data["integrations"] = {"calendar": {**radicale.integration(), "appointments": [
+        {"name": "consultation", "duration_min": 60, "buffer_min": 15},
+        {"name": "technician visit", "duration_min": 120, "words": ["technician", "visit"]},
+    ]}}  # fmt: skip
+    for a in data["assistants"]:
+        if a["name"] == "scheduling":
+            a["tools"] = [*a["tools"], "calendar"]
+            a["system_prompt"] = SCHEDULING_PROMPT
+    return data

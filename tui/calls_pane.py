@@ -12,6 +12,7 @@ import logging
 from datetime import date, datetime, timedelta
 from typing import Any, ClassVar
 
+from pydantic import ValidationError
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -20,6 +21,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
+from appliance.config import ReportSettings
 from appliance.store.call_log import LIMIT, CallLog, Search, StoreUnreadable
 from tui.pane import Pane
 
@@ -157,11 +159,17 @@ class TranscriptScreen(Screen[None]):
 
 
 class CallTable(DataTable[str]):
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("r", "refresh_calls", "Refresh")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("r", "refresh_calls", "Refresh"),
+        Binding("o", "open_report", "Report"),
+    ]
 
     def action_refresh_calls(self) -> None:
         pane = next(a for a in self.ancestors if isinstance(a, CallsPane))
         pane.refresh_calls()
+
+    def action_open_report(self) -> None:
+        next(a for a in self.ancestors if isinstance(a, CallsPane)).open_report()
 
 
 class CallsPane(Pane):
@@ -236,12 +244,24 @@ class CallsPane(Pane):
             )
         when = s.day.isoformat() if s.day else "all dates"
         more = f" (newest {LIMIT} shown)" if len(calls) >= LIMIT else ""
-        self._status(f"{len(calls)} call(s), {when}{more}  Enter: open, r: refresh", "hint")
+        self._status(f"{len(calls)} call(s), {when}{more}  Enter: open, r: refresh, o: report",
+                     "hint")  # fmt: skip
         if keep is not None and keep in table.rows:
             table.move_cursor(row=table.get_row_index(keep))
 
     def on_show(self) -> None:
         self.refresh_calls()
+
+    def open_report(self) -> None:
+        """The report of the last 30 days (tui/report_screen.py), with the config's report:
+        settings (the defaults where the file has none or a broken one)."""
+        from tui.report_screen import ReportScreen, read_report
+
+        try:
+            settings = ReportSettings.model_validate(self.vapp.doc.get(("report",), {}) or {})
+        except ValidationError:
+            settings = ReportSettings()
+        self.app.push_screen(ReportScreen(read_report(self.vapp.db_path, settings)))
 
     @on(Input.Changed)
     def _changed(self, event: Input.Changed) -> None:

@@ -61,6 +61,8 @@ _NAME = re.compile(
     re.IGNORECASE,
 )
 _SAYS_NAME = re.compile(r"\b(my name is|my name's|the name is)\s", re.IGNORECASE)
+_LEADING = {"and", "a", "an", "um", "uh", "er", "erm", "so", "well", "oh", "yes", "yeah", "ok",
+            "okay", "sure", "it", "is", "it's", "that's"}  # fmt: skip
 _NAME_ENDS = {"and", "but", "i", "i'm", "i'd", "please", "from", "at", "on", "with", "calling",
               "speaking", "here", "again", "we", "my", "for", "to", "about"}  # fmt: skip
 _NOT_NAME = {
@@ -156,6 +158,8 @@ def caller_name(text: str) -> str:
     m = _NAME.search(text)
     said = re.split(r"[,.!?;]", (m.group(1) if m else text).strip(" .,!?"))[0]
     words = said.split()
+    while words and words[0].lower() in _LEADING:  # "and a Schmidt": speech recognition's filler
+        words = words[1:]
     stop = next((i for i, w in enumerate(words) if w.lower() in _NAME_ENDS), len(words))
     words = [
         w for w in words[:stop] if w.lower() not in _NOT_NAME and not any(c.isdigit() for c in w)

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
-from radicale_server import Radicale
+from radicale_server import Radicale, calendar_config
 
 from appliance.config import parse_config
 from appliance.engine import Engine
@@ -28,29 +28,6 @@ FLOWS = ROOT / "tests/flows/calendar.yaml"
 ZONE = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 12, 3, 9, 0, tzinfo=ZONE)
 pytestmark = pytest.mark.llm15
-
-SCHEDULING_PROMPT = """You are the scheduling assistant of Brightline Office Services. The
-calendar itself is handled for you: free times, bookings, moves and cancellations are read back
-and confirmed by the box. You answer the caller's other questions briefly from the office
-facts, and ask which appointment they would like and when."""
-
-
-def calendar_config(radicale: Radicale) -> dict[str, Any]:
-    """The starter team with scheduling given the calendar tool on the Radicale calendar."""
-    data: dict[str, Any] = yaml.safe_load((ROOT / "appliance/templates/starter.yaml").read_text())
-    week = "09:00-17:00"
-    data["team"]["timezone"] = "Europe/Berlin"
-    data["team"]["hours"] = {d: week for d in ("mon", "tue", "wed", "thu", "fri")}
-    data["integrations"] = {"calendar": {**radicale.integration(), "appointments": [
-        {"name": "consultation", "duration_min": 60, "buffer_min": 15},
-        {"name": "technician visit", "duration_min": 120, "words": ["technician", "visit"]},
-    ]}}  # fmt: skip
-    for a in data["assistants"]:
-        if a["name"] == "scheduling":
-            a["tools"] = [*a["tools"], "calendar"]
-            a["system_prompt"] = SCHEDULING_PROMPT
-    return data
-
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory, qwen_engine: Any) -> Iterator[dict[str, Any]]:

@@ -178,7 +178,8 @@ def test_other_talk_is_left_to_the_model(cal: FakeCalendar) -> None:
     [("Anna Schmidt", "Anna Schmidt"), ("it's anna schmidt", "Anna Schmidt"),
      ("My name is Bob Jones, thanks", "Bob Jones"), ("yes", ""), ("555 0123", ""),
      ("It is Anna Schmidt calling", "Anna Schmidt"), ("this is Mr. Brown", "Mr Brown"),
-     ("my name is bob jones and I need a visit", "Bob Jones")],
+     ("my name is bob jones and I need a visit", "Bob Jones"),
+     ("and a Schmidt.", "Schmidt")]  # whisper's "Anna Schmidt" on the phone,
 )  # fmt: skip
 def test_caller_name(said: str, name: str) -> None:
     assert caller_name(said) == name
