@@ -26,7 +26,9 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 from appliance.assistants.policy import agrees
 from appliance.assistants.spoken_time import or_list, spoken_day, spoken_time, spoken_when
 from appliance.config.calendar import AppointmentType, CalendarServer, Hours
+from appliance.tools import booking_words as words
 from appliance.tools import free_times
+from appliance.tools.booking_words import caller_name
 from appliance.tools.calendar_client import Booked, CalendarError
 from appliance.tools.contacts import digits, same_number
 from appliance.tools.when import Wanted, resolve
@@ -34,58 +36,6 @@ from appliance.tools.when import Wanted, resolve
 _LOGGER = logging.getLogger(__name__)
 
 TOOL = "calendar"
-_CANCEL = re.compile(
-    r"\b(cancel\w*|call (it )?off|won'?t (be able to )?make it|can'?t make it)\b", re.IGNORECASE
-)
-_MOVE = re.compile(
-    r"\b(move|moving|reschedul\w*|postpone|push (it|that) back|shift|change (the|my) "
-    r"(time|day|date|appointment)|another (day|time)|different (day|time))\b",
-    re.IGNORECASE,
-)
-_FREE = re.compile(
-    r"\b(free|available|availability|openings?|open slots?|what times?|which times?|any ?thing|"
-    r"when can|when could|when is|is there (a|any) time)\b",
-    re.IGNORECASE,
-)
-_BOOK = re.compile(
-    r"\b(book\w*|appointment|schedule|reserve|come (by|out|over)|visit|slot)\b", re.IGNORECASE
-)
-_NO = re.compile(
-    r"^\W*(no|nope|not really|neither|none)\b|\b(doesn'?t|does not|won'?t) work\b", re.IGNORECASE
-)
-_QUESTION = re.compile(r"^\W*(how|what|why|where|who|which|does|do|is|are)\b", re.IGNORECASE)
-_ORDINALS = {"first": 0, "earlier": 0, "second": 1, "later": -1, "last": -1, "third": 2}
-_NAME = re.compile(
-    r"(?:my name is|name'?s|this is|it is|it'?s|i am|i'm|under the name|under|for|the name)\s+"
-    r"([A-Za-zÀ-ÿ][\w'-]+(?:\s+[A-Za-zÀ-ÿ][\w'-]+){0,3})",
-    re.IGNORECASE,
-)
-_SAYS_NAME = re.compile(r"\b(my name is|my name's|the name is)\s", re.IGNORECASE)
-_LEADING = {"and", "a", "an", "um", "uh", "er", "erm", "so", "well", "oh", "yes", "yeah", "ok",
-            "okay", "sure", "it", "is", "it's", "that's"}  # fmt: skip
-_NAME_ENDS = {"and", "but", "i", "i'm", "i'd", "please", "from", "at", "on", "with", "calling",
-              "speaking", "here", "again", "we", "my", "for", "to", "about"}  # fmt: skip
-_NOT_NAME = {
-    "yes",
-    "no",
-    "ok",
-    "okay",
-    "sure",
-    "please",
-    "thanks",
-    "thank",
-    "a",
-    "an",
-    "the",
-    "tomorrow",
-    "today",
-    "next",
-    "calling",
-    "looking",
-    "sorry",
-    "fine",
-    "good",
-}
 DONE_WORDS = {
     "book": ("booked", "scheduled", "confirmed", "reserved"),
     "move": ("moved", "rescheduled", "confirmed"),
@@ -152,23 +102,6 @@ class Step:
     name: str = ""  # the caller's name, learnt this turn
 
 
-def caller_name(text: str) -> str:
-    """The name in an answer to "under which name?" ("Anna Schmidt", "it's Anna Schmidt")."""
-    text = re.sub(r"\b(Mr|Mrs|Ms|Dr)\.", r"\1", text, flags=re.IGNORECASE)
-    m = _NAME.search(text)
-    said = re.split(r"[,.!?;]", (m.group(1) if m else text).strip(" .,!?"))[0]
-    words = said.split()
-    while words and words[0].lower() in _LEADING:  # "and a Schmidt": speech recognition's filler
-        words = words[1:]
-    stop = next((i for i, w in enumerate(words) if w.lower() in _NAME_ENDS), len(words))
-    words = [
-        w for w in words[:stop] if w.lower() not in _NOT_NAME and not any(c.isdigit() for c in w)
-    ]
-    if not 1 <= len(words) <= 4:
-        return ""
-    return " ".join(w[:1].upper() + w[1:] for w in words)
-
-
 @dataclass
 class Pending:
     action: str
@@ -203,7 +136,7 @@ class BookingDesk:
         wanted = resolve(text, now)
         intent = self._intent(text)
         learnt = ""
-        says = _SAYS_NAME.search(text)
+        says = words.SAYS_NAME.search(text)
         if not name and says:  # "... my name is Bob Jones"
             learnt = name = caller_name(text[says.start() :])
         if self.asked == "name" and not name and wanted.empty:
@@ -219,15 +152,15 @@ class BookingDesk:
         return step
 
     def _intent(self, text: str) -> str:
-        if _CANCEL.search(text):
+        if words.CANCEL.search(text):
             return "cancel"
-        if _MOVE.search(text):
+        if words.MOVE.search(text):
             return "move"
-        if _FREE.search(text) and not _BOOK.search(text):
+        if words.FREE.search(text) and not words.BOOK.search(text):
             return "free"
-        if _BOOK.search(text):
+        if words.BOOK.search(text):
             return "book"
-        if self._kind_in(text) is not None and not _QUESTION.match(text):
+        if self._kind_in(text) is not None and not words.QUESTION.match(text):
             return "book"  # "a consultation, please"; not "how long is a consultation?"
         return ""
 
@@ -242,7 +175,7 @@ class BookingDesk:
         ):
             if agrees(text):
                 return self._commit(now, name, phone)
-            if _NO.search(text):
+            if words.NO.search(text):
                 return self._declined()
             return Step(f"Just to be sure, please say yes or no: {self._question()}")
         picked = self._picked(text, wanted)
@@ -303,7 +236,7 @@ class BookingDesk:
                     return o
             return None
         low = text.lower()
-        for word, i in _ORDINALS.items():
+        for word, i in words.ORDINALS.items():
             if re.search(rf"\b{word}\b", low):
                 return self.offered[i] if -len(self.offered) <= i < len(self.offered) else None
         if len(self.offered) == 1 and agrees(text):
