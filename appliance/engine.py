@@ -145,6 +145,11 @@ class Engine:
         )
         new.startup_ms = self.startup_ms
         new.desk = self.desk
+        old_i, new_i = self.cfg.integrations, cfg.integrations
+        if new_i.calendar == old_i.calendar and cfg.team.timezone == self.cfg.team.timezone:
+            new.calendar = self.calendar  # keeps its login; a reload does not log in again
+        if new_i.contacts == old_i.contacts:
+            new.contacts = self.contacts  # keeps what it fetched or read
         _LOGGER.info(
             "engine reconfigured in %.0f ms (%d cached prefixes, %.1f MB)",
             (time.perf_counter() - t0) * 1000,

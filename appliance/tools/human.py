@@ -113,13 +113,16 @@ def by_name(name: str, humans: list[HumanExtension]) -> HumanExtension | None:
     return next((h for h in humans if h.name == name), humans[0] if humans else None)
 
 
-def closed_reply(hours: Hours | None, now: datetime) -> str | None:
+def closed_reply(hours: Hours | None, now: datetime, *, takes_messages: bool) -> str | None:
     """What a caller asking for a person hears when the office is closed (team.hours): when it
-    opens, and the offer of a message, instead of ringing an empty office; None when open (or
-    no hours are configured)."""
+    opens, instead of ringing an empty office, and the offer of a message only where the
+    assistant can record one (`takes_messages`: take_message or tickets); None when open (or no
+    hours are configured)."""
     if hours is None or hours.is_open(now):
         return None
     opens = hours.next_open(now)
     when = f"; we open again on {spoken_when(opens)}" if opens is not None else ""
+    if not takes_messages:
+        return f"I'm sorry, the office is closed right now{when}. Please call again then."
     return (f"I'm sorry, the office is closed right now{when}. I can take a message for the "
             "team instead: what is your name, and what is it about?")  # fmt: skip

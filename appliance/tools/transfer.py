@@ -80,7 +80,10 @@ class PersonTransfer:
         target = humans.pick(text, self.cfg.team.human_extensions)
         if target is None:
             return None
-        closed = humans.closed_reply(self.cfg.team.hours, self.loop.conv.now())
+        takes = bool({"take_message", "tickets"} & set(self.loop.conv.assistant.tools))
+        closed = humans.closed_reply(
+            self.cfg.team.hours, self.loop.conv.now(), takes_messages=takes
+        )
         if closed is not None:  # nobody there: the message is offered, nobody is rung
             _LOGGER.info("a caller asked for a person while the office is closed")
             return closed

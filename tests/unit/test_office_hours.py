@@ -42,12 +42,15 @@ def test_the_clock_note_tells_the_assistants_whether_the_office_is_open() -> Non
 
 
 def test_a_person_request_when_closed_offers_a_message() -> None:
-    said = closed_reply(HOURS, at(5, 14))
+    said = closed_reply(HOURS, at(5, 14), takes_messages=True)
     assert said is not None
     assert "closed right now; we open again on Monday the 7th of December at 8 am" in said
     assert "take a message" in said
-    assert closed_reply(HOURS, at(3, 9)) is None
-    assert closed_reply(None, at(5, 14)) is None
+    # no message is offered where nobody would record it
+    plain = closed_reply(HOURS, at(5, 14), takes_messages=False)
+    assert plain is not None and "message" not in plain and "Monday the 7th" in plain
+    assert closed_reply(HOURS, at(3, 9), takes_messages=True) is None
+    assert closed_reply(None, at(5, 14), takes_messages=True) is None
 
 
 def _transfer(now: datetime) -> tuple[PersonTransfer, list[Any]]:
@@ -56,7 +59,7 @@ def _transfer(now: datetime) -> tuple[PersonTransfer, list[Any]]:
                  "human_extensions": [{"name": "office", "extension": "201",
                                        "description": "the office manager"}]},
         "assistants": [{"name": "frontdesk", "title": "Front desk", "system_prompt": "Hi.",
-                        "tools": ["handoff", "transfer_to_human"]}],
+                        "tools": ["handoff", "transfer_to_human", "take_message"]}],
     })  # fmt: skip
     conv = SimpleNamespace(assistant=cfg.assistants[0], now=lambda: now, slots={}, lines=[])
     said: list[str] = []
