@@ -126,7 +126,7 @@ class CallLoop:
         self._pause_key = 0
         self._silence_ms = 0
         self._reprompted = False
-        self._closing = False
+        self._closing = ""  # why the box hangs up once its last words are played
         self._threads: list[threading.Thread] = []
         # a channel's own handling of an utterance (SIP: "a person, please"): the text to say
         # instead of a conversation turn, or None to let the team answer
@@ -246,9 +246,9 @@ class CallLoop:
         self._report_started()  # threaded mode: what the clock thread began playing
         self.frames_in += 1
         if self._closing:
-            if not self.playout.playing and not self.ended.is_set():
-                threading.Thread(target=self.hangup, args=("silence",), daemon=True).start()
-                self._closing = False
+            if not self.playout.playing and not self.busy and not self.ended.is_set():
+                why, self._closing = self._closing, ""
+                threading.Thread(target=self.hangup, args=(why,), daemon=True).start()
             return
         if self.conv.current != self._listening_as and not self.asr.speaking:  # after a handoff
             self.asr = self._stream_for(self.conv.assistant)
@@ -318,7 +318,7 @@ class CallLoop:
         if self._silence_ms >= self.speech_cfg.hangup_after_s * 1000:
             self._emit(Silence(t_ms=self.t_ms, action="goodbye", silent_ms=self._silence_ms))
             self.say(self.speech_cfg.goodbye)
-            self._closing = True
+            self._closing = "silence"
         elif self._silence_ms >= self.speech_cfg.reprompt_after_s * 1000 and not self._reprompted:
             self._reprompted = True
             self._emit(Silence(t_ms=self.t_ms, action="reprompt", silent_ms=self._silence_ms))
@@ -428,6 +428,8 @@ class CallLoop:
         for sentence in splitter.flush():  # a confirmation question comes without reply_end
             speak_sentence(sentence)
         self._waiting_since = None
+        if self.conv.closing and not self._closing:
+            self._closing = "done"  # the reply said goodbye (a kept reminder): hang up after it
         if epoch != self._epoch and turn not in self._heard_turns:
             self.conv.mark_cut_off(turn, "")  # interrupted before a word was played
         self._emit(

@@ -43,6 +43,7 @@ from appliance.events import (
     ToolUsed,
 )
 from appliance.tools import booking, contacts, leads, messages, tickets
+from appliance.tools.calendar_client import Booked
 
 if TYPE_CHECKING:
     from appliance.engine import Engine
@@ -153,6 +154,8 @@ class Conversation:
         self._lead_kept: dict[str, str] | None = None  # what the store holds of the lead
         self.hello = ""  # the greeting's first words to a caller the address book knows
         self.booking: booking.BookingDesk | None = None  # the calendar dialogue (calendar)
+        self.opening = ""  # said instead of the greeting (an outbound reminder call)
+        self.closing = False  # the last reply said goodbye: the call ends after it
         self._tools: list[dict[str, object]] = []  # this turn's tool calls
 
     # -- events -----------------------------------------------------------------------------
@@ -176,8 +179,8 @@ class Conversation:
             )
         )
         self._messages.append(self._clock_message())
-        greeting = self.assistant.greeting
-        self.hello = self._known_caller()
+        greeting = self.opening or self.assistant.greeting
+        self.hello = "" if self.opening else self._known_caller()
         greeting = f"{self.hello} {greeting}".strip()
         if greeting:
             self._messages.append(Message("assistant", greeting))
@@ -509,9 +512,9 @@ class Conversation:
             self._messages[-1] = Message("assistant", said)
         return said
 
-    def _calendar_turn(self, text: str, turn: int) -> booking.Step | None:
-        """The calendar dialogue's answer (appliance/tools/booking.py) in an assistant given
-        the calendar tool, or None: the model answers."""
+    def _booking_desk(self) -> booking.BookingDesk | None:
+        """The current assistant's calendar dialogue (None: it has no calendar); a handoff
+        carries what the call booked to the next one."""
         a, cal, server = self.assistant, self.engine.calendar, self.cfg.integrations.calendar
         hours = self.cfg.team.hours
         if booking.TOOL not in a.tools or cal is None or server is None or hours is None:
@@ -522,11 +525,30 @@ class Conversation:
             self.booking = booking.BookingDesk(cal, server, hours, zone, a.name)
             if before is not None:
                 self.booking.booked, self.booking.done = before.booked, before.done
+                self.booking.results = before.results
+        return self.booking
+
+    def remind(self, appointment: Booked) -> None:
+        """Make this an outbound reminder call about `appointment` (before start()): it opens
+        with the reminder; the caller keeps, moves or cancels it. ValueError: the assistant
+        has no calendar."""
+        desk = self._booking_desk()
+        if desk is None:
+            raise ValueError(f"{self.current} is not given a calendar to remind from")
+        server = self.cfg.integrations.calendar
+        self.opening = desk.remind(appointment, server.reminders.office if server else "")
+
+    def _calendar_turn(self, text: str, turn: int) -> booking.Step | None:
+        """The calendar dialogue's answer (appliance/tools/booking.py) in an assistant given
+        the calendar tool, or None: the model answers."""
+        desk = self._booking_desk()
+        if desk is None:
+            return None
         phone = messages.caller_number(self.caller) or self.slots.get("callback", "")
-        step = self.booking.turn(text, now=self.now(), name=self.slots.get("name", ""),
-                                 phone=phone)  # fmt: skip
+        step = desk.turn(text, now=self.now(), name=self.slots.get("name", ""), phone=phone)
         if step is None:
             return None
+        self.closing = self.closing or step.ends_call
         if step.name:
             self.slots["name"] = step.name
             self.emit(SlotsUpdated(self.id, turn=turn, slots=dict(self.slots), changed=["name"]))

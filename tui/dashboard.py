@@ -11,10 +11,12 @@ from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
 from appliance.daemon.live_state import slots_line
 from tui.calls_pane import CallLog, StoreUnreadable
+from tui.dialogs import AskScreen
 from tui.pane import Pane
 from tui.sysinfo import CpuMeter, load1, memory
 
@@ -53,7 +55,19 @@ def store_line(store: Any) -> str:
     return line
 
 
+def check_call(values: dict[str, str]) -> str | None:
+    """The dial form's check: a SIP address (the daemon checks the assistant)."""
+    uri = values.get("uri", "")
+    if not uri.startswith(("sip:", "sips:")) or " " in uri:
+        return "a SIP address, e.g. sip:203@192.168.1.10"
+    return None
+
+
 class Dashboard(Pane):
+    BINDINGS = [
+        Binding("c", "call_out", "Call out"),
+        Binding("x", "hang_up", "Hang up"),
+    ]
     DEFAULT_CSS = """
     Dashboard { padding: 0 1; }
     Dashboard #dash-daemon { height: auto; }
@@ -135,6 +149,55 @@ class Dashboard(Pane):
                     self._dirty = True
             self._stop.wait(RETRY_S)
 
+    # -- outbound calls through the daemon (its models, call limit and records) ---------------
+
+    def action_call_out(self) -> None:
+        if not self.up:
+            self.notify(f"No call: {self.down_reason}", severity="error", timeout=6)
+            return
+        names = [str(a.get("name")) for a in self.doc.get(("assistants",), []) or []]
+        entry = str(self.doc.get(("team", "entry"), "") or "")
+        self.app.push_screen(
+            AskScreen(
+                "Call out: the box dials, the assistant leads the call",
+                {"uri": "sip:NUMBER@PBX", "assistant": f"assistant ({', '.join(names)})"},
+                check_call,
+                values={"assistant": entry},
+            ),
+            self._place_call,
+        )
+
+    def _place_call(self, values: dict[str, str] | None) -> None:
+        if values:
+            msg = {"cmd": "call", "uri": values["uri"], "assistant": values["assistant"]}
+            threading.Thread(target=self._ask, args=(msg,), daemon=True).start()
+
+    def action_hang_up(self) -> None:
+        table = self.query_one("#live-calls", DataTable)
+        if not table.row_count or table.cursor_row < 0:
+            self.notify("No call selected", severity="warning", timeout=3)
+            return
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        msg = {"cmd": "hangup", "call": key}
+        threading.Thread(target=self._ask, args=(msg,), daemon=True).start()
+
+    def _ask(self, msg: dict[str, Any]) -> None:
+        """One control request (its own thread); the answer as a notification."""
+        from appliance.daemon.control_client import ControlError, request
+
+        try:
+            answer = request(self.vapp.control_path, msg, timeout=10.0)
+        except ControlError as err:
+            text, level = str(err), "error"
+        else:
+            if answer.get("ok"):
+                done = "calling" if msg["cmd"] == "call" else "hung up"
+                text = f"{answer.get('call')}: {done} {msg.get('uri', '')}".strip()
+                level = "information"
+            else:
+                text, level = str(answer.get("error") or answer.get("message")), "error"
+        self.app.call_from_thread(self.notify, text, severity=level, timeout=6)
+
     # -- drawing (event loop) ---------------------------------------------------------------
 
     def _tick(self) -> None:
@@ -211,6 +274,7 @@ class Dashboard(Pane):
                 _duration(call.get("started")),
                 Text(str(call.get("assistant", ""))),
                 Text(_path(call)),
+                key=str(key),
             )
         if calls:
             table.move_cursor(row=min(row, len(calls) - 1))

@@ -44,7 +44,54 @@ def _account(args: argparse.Namespace) -> Any:
     )
 
 
+def _call_through_daemon(args: argparse.Namespace) -> int | None:
+    """The running daemon places the call (its models, its call limit, its store) and this
+    command follows it: the call's events until it ends (Ctrl-C hangs up). None: no daemon
+    answers on the control socket."""
+    from appliance.daemon.control_client import ControlError, request, subscribe
+
+    control = Path(args.control) if args.control else paths.control_path()
+    try:
+        sub = subscribe(control, timeout=5.0)
+    except ControlError as err:
+        if "not running" in str(err):
+            return None
+        raise
+    show = _printer(args.json)
+    with sub:
+        answer = request(
+            control, {"cmd": "call", "uri": args.uri, "assistant": args.assistant}, timeout=10.0
+        )
+        if not answer.get("ok"):
+            why = answer.get("error") or answer.get("message") or "refused"
+            raise VoiceboxError(f"the box did not place the call: {why}", code="call")
+        key, connected = answer["call"], False
+        print(f"the box at {control} is calling {args.uri} ({key})", file=sys.stderr, flush=True)
+        events = iter(sub)
+        next(events)  # the status line
+        while True:
+            try:
+                ev = next(events, None)
+            except KeyboardInterrupt:
+                request(control, {"cmd": "hangup", "call": key})
+                continue
+            if ev is None:
+                raise VoiceboxError("the daemon went away during the call", code="call")
+            if ev.get("call") != key:
+                continue
+            show(ev)
+            connected = connected or ev.get("type") == "call_connected"
+            if ev.get("type") == "call_end":
+                return 0 if connected else 1
+
+
 def cmd_call(args: argparse.Namespace) -> int:
+    if args.assistant and not args.standalone:
+        rc = _call_through_daemon(args)
+        if rc is not None:
+            return rc
+        print("no daemon is running: this process places the call (it loads the models)",
+              file=sys.stderr, flush=True)  # fmt: skip
     if args.assistant:
         from appliance.config import load_config
         from appliance.daemon.service import outbound_call
@@ -203,7 +250,15 @@ def add_parsers(sub: Any, engine_opts: Any) -> None:
     sp.add_argument(
         "--refuse-transfers", action="store_true", help="test caller: answer REFERs 603"
     )
-    sp.add_argument("--assistant", help="outbound call led by this assistant")
+    sp.add_argument(
+        "--assistant",
+        help="outbound call led by this assistant: placed by the running daemon (its models, "
+        "call limit and records) when one answers on the control socket, else by this process",
+    )
+    sp.add_argument("--control", help="the daemon's control socket (default: the box's)")
+    sp.add_argument(
+        "--standalone", action="store_true", help="with --assistant: never ask the daemon"
+    )
     phone_opts(sp)
     engine_opts(sp)
     sp.set_defaults(func=cmd_call)

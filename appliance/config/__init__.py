@@ -428,6 +428,16 @@ def _calendar_problems(cfg: Config, assistants: set[str]) -> list[str]:
             out.append(f"{where}: no appointment type in integrations.calendar is offered by it")
         if cfg.team.hours is None:
             out.append(f"{where}: the calendar tool needs team.hours (when appointments can be)")
+    rem = cal.reminders if cal is not None else None
+    if rem is not None and rem.enabled:
+        where = "integrations.calendar.reminders"
+        if rem.assistant not in assistants:
+            out.append(f"{where}.assistant: unknown assistant '{rem.assistant}'")
+        elif "calendar" not in cfg.assistant(rem.assistant).tools:
+            out.append(f"{where}.assistant: '{rem.assistant}' is not given the calendar tool")
+        if not rem.dial and not cfg.sip.accounts:
+            out.append(f"{where}.dial: no SIP account to call through; give a dial pattern "
+                       "(sip:{number}@PBX)")  # fmt: skip
     for j, kind in enumerate(cal.appointments if cal else []):
         for name in kind.assistants:
             if name not in assistants:
@@ -471,8 +481,9 @@ def _format_validation(err: ValidationError, data: Any) -> list[str]:
         msg = e["msg"]
         if msg.startswith("Value error, "):
             msg = msg[len("Value error, ") :]
-            out.extend(msg.split("; "))
-            continue
+            if not e["loc"]:  # the config's own checks: each problem names its place
+                out.extend(msg.split("; "))
+                continue
         out.append(f"{loc}: {msg}")
     return out
 

@@ -115,6 +115,40 @@ class AppointmentType(StrictModel):
         return " and ".join(x for x in (hours, mins) if x)
 
 
+class Reminders(StrictModel):
+    """Reminder calls (opt-in): the day before an appointment the box booked, its assistant
+    calls the number the caller booked from, reminds them, and moves or cancels it if asked."""
+
+    enabled: bool = False
+    """Off unless the office turns it on (callers are called back only then)."""
+    office: str = Field(default="", max_length=60)
+    """The office's name as the call says it ("Hello, this is ... with a reminder"); empty:
+    "the office"."""
+    assistant: str = "scheduling"
+    """Who makes the calls: an assistant given the calendar tool."""
+    days_before: int = Field(default=1, ge=1, le=7)
+    """How many days before the appointment the call is made."""
+    call_hours: str = "10:00-18:00"
+    """When the box may call (the office's time zone), e.g. 10:00-12:00, 14:00-18:00."""
+    dial: str = Field(default="", pattern=r"^$|^sips?:\S*\{number\}\S*$")
+    """How a number is dialled: a SIP address with {number}, e.g. sip:{number}@192.168.1.10;
+    empty: through the first SIP account's registrar."""
+    attempts: int = Field(default=2, ge=1, le=5)
+    """Calls per appointment when nobody answers."""
+    retry_min: int = Field(default=60, ge=5, le=720)
+    """Minutes between two attempts."""
+
+    @field_validator("call_hours")
+    @classmethod
+    def _hours(cls, value: str) -> str:
+        if not parse_ranges(value):
+            raise ValueError("give at least one range, e.g. 10:00-18:00")
+        return value
+
+    def may_call(self, at: datetime) -> bool:
+        return any(s <= at.time() < e for s, e in parse_ranges(self.call_hours))
+
+
 class CalendarServer(StrictModel):
     """The office's CalDAV calendar (Radicale, Nextcloud, Baikal, a NAS ...) on the LAN."""
 
@@ -137,6 +171,8 @@ class CalendarServer(StrictModel):
     """Start times are offered on this grid (minutes past the opening time)."""
     notice_min: int = Field(default=60, ge=0, le=10080)
     """The earliest booking is this long after now."""
+    reminders: Reminders = Field(default_factory=Reminders)
+    """Reminder calls the day before (off by default)."""
 
     @field_validator("appointments")
     @classmethod

@@ -5,6 +5,9 @@ A client sends one JSON object per line and gets JSON lines back:
 - `{"cmd": "subscribe"}`: the status line, then every event of the box as it happens, until
   the client disconnects. A subscriber that falls behind is dropped (the box never waits).
 - `{"cmd": "reload"}`: re-read the config file; one `{"type": "reload", "ok": ...}` line.
+- `{"cmd": "call", "uri": "sip:203@pbx", "assistant": "scheduling"}`: the box places the call
+  (within its call limit); one `{"type": "call", "ok": ..., "call": KEY}` line (or "error").
+  `{"cmd": "hangup", "call": KEY}` ends it. (appliance/daemon/outbound.py)
 - anything else: `{"type": "error", "message": ...}`; the connection stays usable.
 
 Who may connect (checked with SO_PEERCRED when a client connects, besides the socket's 0660
@@ -128,6 +131,7 @@ class ControlServer:
         *,
         fold: Callable[[Event], None] | None = None,
         group: int | None = None,
+        commands: dict[str, Callable[[Event], Event]] | None = None,
     ) -> None:
         self.path = Path(path)
         self.group = os.getegid() if group is None else group  # the technician group
@@ -135,6 +139,7 @@ class ControlServer:
         self.status = status
         self.reload = reload
         self.fold = fold
+        self.commands = dict(commands or {})  # more commands: name -> answer(request)
         self._lock = threading.Lock()
         self._subs: list[_Subscriber] = []
         self._sock: socket.socket | None = None
@@ -293,7 +298,15 @@ class ControlServer:
                 answer = _error(f"{cmd} failed: {err}")
             conn.sendall(encode(answer))
             return False
-        known = "status, subscribe, reload"
+        if isinstance(cmd, str) and cmd in self.commands:
+            try:
+                answer = self.commands[cmd](msg)
+            except Exception as err:
+                _LOGGER.exception("control: %s failed", cmd)
+                answer = _error(f"{cmd} failed: {err}")
+            conn.sendall(encode(answer))
+            return False
+        known = ", ".join(["status", "subscribe", "reload", *self.commands])
         conn.sendall(encode(_error(f"unknown command {cmd!r} (known: {known})")))
         return False
 

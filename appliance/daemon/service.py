@@ -23,6 +23,7 @@ from typing import Any
 from appliance import journal, paths
 from appliance.audio.pcm import Samples
 from appliance.config import Config, load_config
+from appliance.daemon import outbound
 from appliance.daemon import reload as reloading
 from appliance.daemon.call_session import CallSession
 from appliance.daemon.control_server import ControlServer, ensure_free
@@ -39,6 +40,7 @@ from appliance.store import Store
 from appliance.store.recovery import StoreStatus, open_store
 from appliance.team import Team, load_team
 from appliance.tools.outbox import Courier
+from appliance.tools.reminders import ReminderCalls
 
 _LOGGER = logging.getLogger(__name__)
 Report = Callable[[dict[str, Any]], None]
@@ -145,7 +147,13 @@ class Daemon:
 
     def serve_control(self, path: Path) -> None:
         """Serve status, events and reload on the unix socket at `path` (ControlError)."""
-        server = ControlServer(path, self.status, self.reload, fold=self.live.apply)
+        server = ControlServer(
+            path, self.status, self.reload, fold=self.live.apply,
+            commands={
+                "call": lambda msg: outbound.control_call(self, msg),
+                "hangup": lambda msg: outbound.control_hangup(self, msg),
+            },
+        )  # fmt: skip
         server.start()
         with self._report_lock:
             self.control = server
@@ -306,11 +314,19 @@ def run_daemon(
     courier = Courier(store, lambda: box.cfg.integrations) if store is not None else None
     if courier is not None:
         courier.start()  # new-ticket notices, and those an earlier run left queued
+    reminders = None
+    if store is not None:  # opt-in in the config (checked on every look, so a reload applies)
+        reminders = ReminderCalls(
+            store, lambda: box.cfg, lambda: box.engine.calendar, outbound.reminder_placer(box)
+        )
+        reminders.start()
     if not as_json:
         mode = "peer mode (no PBX)" if daemon.cfg.sip.peer_mode else "registering"
         print(f"voicebox is answering: call {daemon.address}  [{mode}]; Ctrl-C stops", flush=True)
         print(f"control socket: {control}", flush=True)
     wait_signal(threading.Event())
+    if reminders is not None:
+        reminders.stop()
     daemon.stop()
     if courier is not None:
         courier.stop()
@@ -336,14 +352,18 @@ def outbound_call(
     daemon = Daemon(team, show, port=port)
     daemon.start()
     done = threading.Event()
-    meta = CallMeta("", assistant, "", "", "out")
-    session = daemon._new_session(meta)
-    session.on_end.append(done.set)
-    meta.key = daemon.board.dial(uri, assistant, session)
-    daemon.sessions.pop("", None)
-    daemon.sessions[meta.key] = session
+    placed: list[CallSession] = []
+    try:
+        key = outbound.place_call(
+            daemon, uri, assistant, prepare=placed.append, on_end=lambda _: done.set()
+        )
+    except Exception:
+        daemon.stop()
+        team.engine.close()
+        raise
+    session = placed[0]
     wait_signal(done)
-    daemon.board.hangup(meta.key)
+    daemon.board.hangup(key)
     time.sleep(0.5)
     daemon.stop()
     team.engine.close()

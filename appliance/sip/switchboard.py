@@ -147,7 +147,7 @@ class Switchboard(TransferDesk):
         if self._live_legs() >= self.sip.max_calls:
             self._overflow(call, source, caller)
             return
-        key = f"c{next(self._keys)}"
+        key = self.new_key()
         meta = CallMeta(key, self._entry_for(acc, msg), caller, source, "in")
         legs = CallLegs(meta, call, replaces=offers_replaces(msg))
         call.tag = key
@@ -216,11 +216,24 @@ class Switchboard(TransferDesk):
 
     # -- outbound ---------------------------------------------------------------------------
 
-    def dial(self, uri: str, assistant: str, session: CallHandler) -> str:
-        """Place a call led by `assistant` (any thread); returns its key."""
-        key = f"c{next(self._keys)}"
+    def new_key(self) -> str:
+        """The key of a call to come (any thread)."""
+        return f"c{next(self._keys)}"
+
+    def calls_in_progress(self) -> int:
+        """Legs that hold a call slot now (SIP thread: Daemon asks through ep.run)."""
+        return self._live_legs()
+
+    def dial(self, uri: str, assistant: str, session: CallHandler, key: str = "") -> str:
+        """Place a call led by `assistant` (any thread), within sip.max_calls (over it the call
+        is not placed: the session hears "call limit reached"); returns its key."""
+        key = key or self.new_key()
 
         def go() -> None:
+            if self._live_legs() >= self.sip.max_calls:
+                self.report(CallFailed(call=key, message=f"cannot call {uri}: call limit reached"))
+                self.pool.submit(session.on_ended, "call failed: call limit reached")
+                return
             acc = self.accounts[0] if self.accounts else self.local
             call = SipCall(acc, handler=self._on_call)
             call.tag = key

@@ -31,10 +31,11 @@ from appliance.events import (
     ToolUsed,
 )
 from appliance.paths import ensure_data_dir
-from appliance.store import call_log, desk
+from appliance.store import call_log, desk, reminder_log
 
 _LOGGER = logging.getLogger(__name__)
-SCHEMA_VERSION = 3  # 2: tickets, leads and the outbox; 3: appointments (appliance/store/desk.py)
+# 2: tickets, leads and the outbox; 3: appointments (appliance/store/desk.py); 4: reminder calls
+SCHEMA_VERSION = 4
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -152,7 +153,7 @@ class Store:
                 f"({SCHEMA_VERSION}); refusing to touch it"
             )
         with self._db:
-            self._db.executescript(SCHEMA + desk.SCHEMA)
+            self._db.executescript(SCHEMA + desk.SCHEMA + reminder_log.SCHEMA)
             self._db.execute(
                 "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)",
                 (str(SCHEMA_VERSION),),
@@ -387,6 +388,47 @@ class Store:
     def outbox_pending(self) -> int:
         with self._lock:
             return desk.pending(self._db)
+
+    # -- reminder calls (appliance/tools/reminders.py) ----------------------------------------
+
+    def reminder(self, uid: str) -> dict[str, Any] | None:
+        with self._lock:
+            return reminder_log.get(self._db, uid)
+
+    def reminder_calling(
+        self, uid: str, *, kind: str, who: str, phone: str, starts_at: str
+    ) -> int:
+        """A reminder call is placed (StoreError: it is not, the box must not call unrecorded);
+        the number of this attempt."""
+        try:
+            with self._lock, self._db:
+                return reminder_log.calling(
+                    self._db, uid, kind=kind, who=who, phone=phone, starts_at=starts_at,
+                    t=time.time(),
+                )  # fmt: skip
+        except sqlite3.Error as err:
+            self.write_errors += 1
+            self.last_error = str(err)
+            raise StoreError(f"could not record the reminder call for {uid}: {err}") from err
+
+    def reminder_done(
+        self, uid: str, *, state: str, conversation_id: str = "", detail: str = "",
+        next_at: float = 0.0, refund: bool = False,
+    ) -> None:  # fmt: skip
+        try:
+            with self._lock, self._db:
+                reminder_log.finished(
+                    self._db, uid, state=state, conversation_id=conversation_id, detail=detail,
+                    next_at=next_at, refund=refund, t=time.time(),
+                )  # fmt: skip
+        except sqlite3.Error as err:
+            self.write_errors += 1
+            self.last_error = str(err)
+            _LOGGER.error("store: could not record the reminder result of %s: %s", uid, err)
+
+    def reminders(self, *, since: float | None = None) -> list[dict[str, Any]]:
+        with self._lock:
+            return reminder_log.listing(self._db, since=since)
 
     def close(self) -> None:
         with self._lock:

@@ -100,6 +100,7 @@ class Step:
     call: ToolCall | None = None
     fallback: str = ""  # the request, for a ticket, when the calendar failed
     name: str = ""  # the caller's name, learnt this turn
+    ends_call: bool = False  # the reply says goodbye: the box hangs up after it
 
 
 @dataclass
@@ -126,7 +127,43 @@ class BookingDesk:
     pending: Pending | None = None
     offered: list[datetime] = field(default_factory=list)
     done: list[str] = field(default_factory=list)  # claims a reply may make ("booked")
-    booked: Booked | None = None  # the appointment this call booked or moved
+    booked: Booked | None = None  # the appointment this call booked or moved (or reminds of)
+    results: list[str] = field(default_factory=list)  # writes the server confirmed, and keeps
+
+    def remind(self, b: Booked, office: str) -> str:
+        """Open a reminder call about `b` (the box called the caller): the first sentence.
+        The caller keeps it (a yes), or moves or cancels it as in any call."""
+        self.booked, self.asked, self.kind = b, "keep", self._type_of(b)
+        who = f" under the name {b.who}" if b.who else ""
+        return (
+            f"Hello, this is {office or 'the office'} with a reminder of your "
+            f"{self.kind.name} on {spoken_when(b.start)}{who}. Does that still suit you, or "
+            "would you like to move or cancel it?"
+        )
+
+    def _type_of(self, b: Booked) -> AppointmentType:
+        kind = next((k for k in self._kinds() if k.name == b.kind), None)
+        return kind or AppointmentType(
+            name=b.kind or "appointment",
+            duration_min=max(5, int((b.end - b.start).total_seconds() // 60)),
+        )
+
+    def _keep(self, text: str) -> Step:
+        """The answer to a reminder: kept (a yes), or asked what they would like instead."""
+        b = self.booked
+        assert b is not None
+        if agrees(text) or words.KEEP.search(text):
+            self.asked = ""
+            self.results.append("keep")
+            return Step(
+                f"Thank you, we look forward to seeing you on {spoken_when(b.start)}. Goodbye.",
+                ToolCall("calendar.keep", {"uid": b.uid}, "ok", appointment=b),
+                ends_call=True,
+            )
+        if words.NO.search(text):
+            return Step("Would you like to move it to another day, or cancel it?")
+        return Step("Sorry, I didn't catch that: shall I keep the appointment, move it, "
+                    "or cancel it?")  # fmt: skip
 
     # -- one turn -------------------------------------------------------------------------
 
@@ -167,6 +204,8 @@ class BookingDesk:
     def _answer(
         self, text: str, wanted: Wanted, intent: str, now: datetime, name: str, phone: str
     ) -> Step | None:
+        if self.asked == "keep" and self.booked is not None and not intent and wanted.empty:
+            return self._keep(text)
         if (
             self.asked == "confirm"
             and self.pending is not None
@@ -458,12 +497,7 @@ class BookingDesk:
             return Step(
                 not_found_reply(name), ToolCall(f"calendar.{verb}", {"who": name}, "not found")
             )
-        kind = next((k for k in self._kinds() if k.name == existing.kind), None)
-        kind = kind or AppointmentType(
-            name=existing.kind or "appointment",
-            duration_min=max(5, int((existing.end - existing.start).total_seconds() // 60)),
-        )
-        self.kind = kind
+        kind = self.kind = self._type_of(existing)
         if self.action == "cancel":
             self.pending, self.asked = Pending("cancel", kind, existing.start, existing), "confirm"
             return Step(f"Your {kind.name} is on {spoken_when(existing.start)}. Shall I cancel it?")
@@ -527,6 +561,7 @@ class BookingDesk:
             self.calendar.cancel(p.existing.uid)
             self.pending, self.asked = None, ""
             self.done += DONE_WORDS["cancel"]
+            self.results.append("cancel")
             self.booked = None
             self.action = ""
             return Step(
@@ -566,6 +601,7 @@ class BookingDesk:
                 f"{got.who or valid.who}."
             )
         self.done += DONE_WORDS[p.action]
+        self.results.append(p.action)
         self.booked, self.action, self.day = got, "", None
         self.pending, self.asked = None, ""
         return Step(said, ToolCall(call_name, args, "ok", appointment=got))

@@ -25,6 +25,11 @@ BOOK = re.compile(
 NO = re.compile(
     r"^\W*(no|nope|not really|neither|none)\b|\b(doesn'?t|does not|won'?t) work\b", re.IGNORECASE
 )
+KEEP = re.compile(
+    r"\b(keep (it|that|the appointment)|still (suits?|works?|good|fine)|(i'?ll|we'?ll|will) "
+    r"be there|see you)\b",
+    re.IGNORECASE,
+)
 QUESTION = re.compile(r"^\W*(how|what|why|where|who|which|does|do|is|are)\b", re.IGNORECASE)
 ORDINALS = {"first": 0, "earlier": 0, "second": 1, "later": -1, "last": -1, "third": 2}
 _NAME = re.compile(

@@ -129,7 +129,7 @@ def test_outbound_call_led_by_an_assistant(kamailio: Kamailio, sipdir: Path) -> 
 def _outbound_call_ends_on_silence(kamailio: Kamailio, phone: Proc, cfg: Path) -> None:
     ext_mark = phone.mark()
     done = subprocess.run(
-        [VOICEBOX, "call", f"sip:203@{kamailio.host}", "--assistant", "scheduling",
+        [VOICEBOX, "call", f"sip:203@{kamailio.host}", "--assistant", "scheduling", "--standalone",
          "--config", str(cfg), "--llm", "smollm2-135m", "--no-store", "--json"],
         capture_output=True, text=True, timeout=180, cwd=ROOT,
     )  # fmt: skip
