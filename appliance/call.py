@@ -500,7 +500,7 @@ class CallLoop:
         )
 
     def _on_event(self, e: Event) -> None:
-        """Pass the conversation's routing, handoff, slots, reply and cut-off events on."""
+        """Pass the conversation's events named in FORWARDED on (routing, handoff, tool ...)."""
         if e.type in FORWARDED:
             self._emit(ConversationStep(t_ms=self.t_ms, event=e))
 

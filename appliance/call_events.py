@@ -152,15 +152,16 @@ class CallEnd(CallEvent):
 
 
 # the conversation events a call's stream carries
-FORWARDED = frozenset({"routing", "handoff", "slots", "reply", "cut_off", "facts", "blocked"})
+FORWARDED = frozenset({"routing", "handoff", "slots", "reply", "cut_off", "facts", "blocked",
+                       "tool", "question_answered"})  # fmt: skip
 _OWN = ("type", "conversation_id", "t")
 _RENAMED = {"from_assistant": "from", "to_assistant": "to"}
 
 
 @dataclass(frozen=True, kw_only=True)
 class ConversationStep(CallEvent):
-    """A conversation event (routing, handoff, slots, reply, cut_off, facts, blocked) in the
-    call's stream."""
+    """A conversation event (routing, handoff, slots, reply, cut_off, facts, blocked, tool,
+    question_answered) in the call's stream."""
 
     type: ClassVar[str] = "conversation_step"
     event: Event = field(metadata={"flatten": True})

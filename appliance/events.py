@@ -171,6 +171,17 @@ class ToolUsed(Event):
 
 
 @dataclass
+class QuestionAnswered(Event):
+    """The caller asked and the reply answered from the office facts (`topics`): nothing of it
+    was kept back as unsupported, and it did not defer ("I don't have that information")."""
+
+    type: ClassVar[str] = "question_answered"
+    turn: int
+    assistant: str
+    topics: list[str]
+
+
+@dataclass
 class ConversationEnded(Event):
     type: ClassVar[str] = "conversation_ended"
     reason: str
@@ -227,6 +238,8 @@ EVENT_TYPES: dict[str, type[Event]] = {
         FactsRetrieved,
         SentenceBlocked,
         MessageTaken,
+        ToolUsed,
+        QuestionAnswered,
         ConversationEnded,
     )
 }

@@ -1,4 +1,4 @@
-"""`voicebox tui`: the technician's terminal UI. One tab per job; F1-F7 switch tabs, Ctrl+S saves
+"""`voicebox tui`: the technician's terminal UI. One tab per job; F1-F8 switch tabs, Ctrl+S saves
 the configuration (validated, atomic, with a backup) and asks the running daemon to reload it."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ import logging
 import logging.handlers
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from textual.app import App, ComposeResult
@@ -34,6 +35,7 @@ TABS = (
     ("console", "F5 Console"),
     ("flows", "F6 Flows"),
     ("calls", "F7 Calls"),
+    ("integrations", "F8 Office"),
 )
 
 
@@ -83,10 +85,11 @@ class VoiceboxApp(App[None]):
         from tui.console_pane import ConsolePane
         from tui.dashboard import Dashboard
         from tui.flows_pane import FlowsPane
+        from tui.integrations_pane import IntegrationsPane
         from tui.lint_pane import LintPane
         from tui.sip_pane import SipPane
 
-        panes = {
+        panes: dict[str, Callable[..., Widget]] = {
             "dashboard": Dashboard,
             "assistants": AssistantsPane,
             "lint": LintPane,
@@ -94,6 +97,7 @@ class VoiceboxApp(App[None]):
             "console": ConsolePane,
             "flows": FlowsPane,
             "calls": CallsPane,
+            "integrations": IntegrationsPane,
         }
         yield Header()
         with TabbedContent(initial="dashboard"):

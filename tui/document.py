@@ -256,7 +256,7 @@ class ConfigDocument:
         """Set a value, creating missing mappings on the way."""
         node: Any = self.data
         for part, nxt in itertools.pairwise(path):
-            if isinstance(node, dict) and part not in node:
+            if isinstance(node, dict) and node.get(part) is None:  # missing, or null in the file
                 node[part] = [] if isinstance(nxt, int) else {}
             node = node[part]
         last = path[-1]

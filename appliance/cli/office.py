@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -90,31 +89,6 @@ def cmd_calls_show(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_book(path: Path) -> str:
-    from appliance.tools import notify
-    from appliance.tools.contacts import ContactsError, read_file
-
-    try:
-        found = read_file(path)
-    except ContactsError as err:
-        raise notify.DeliveryError(str(err)) from err
-    return f"{len(found)} contact(s) with a phone number in {path}"
-
-
-def _check_carddav(book: object) -> str:
-    from appliance.config.integrations import CardDav
-    from appliance.tools import notify
-    from appliance.tools.carddav import fetch
-    from appliance.tools.contacts import ContactsError
-
-    assert isinstance(book, CardDav)
-    try:
-        found = fetch(book)
-    except ContactsError as err:
-        raise notify.DeliveryError(str(err)) from err
-    return f"{len(found)} contact(s) with a phone number in {book.url}"
-
-
 def cmd_report(args: argparse.Namespace) -> int:
     import csv
     import sqlite3
@@ -150,45 +124,13 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def check_all(integrations: object) -> list[tuple[str, bool, str]]:
-    """Each configured integration: (name, works, what happened)."""
-    from appliance.config.integrations import Integrations
-    from appliance.tools import notify
-    from appliance.tools.calendar_client import CalendarError
-
-    assert isinstance(integrations, Integrations)
-    checks: list[tuple[str, Callable[[], str]]] = []
-    smtp = integrations.smtp
-    if smtp is not None:
-        checks.append(("smtp", lambda: notify.check_mail(smtp)))
-    book = integrations.contacts
-    if book is not None:
-        if book.carddav is not None:
-            checks.append(("contacts", lambda: _check_carddav(book.carddav)))
-        else:
-            checks.append(("contacts", lambda: _check_book(Path(book.file))))
-    cal = integrations.calendar
-    if cal is not None:
-        from appliance.config.calendar import office_zone
-        from appliance.tools.calendar_client import CalDavCalendar
-
-        checks.append(("calendar", lambda: CalDavCalendar(cal, office_zone("")).check()))
-    for hook in integrations.webhooks:
-        checks.append((f"webhook:{hook.name}", lambda h=hook: notify.check_webhook(h)))  # type: ignore[misc]
-    out = []
-    for name, check in checks:
-        try:
-            out.append((name, True, check()))
-        except (notify.DeliveryError, CalendarError) as err:
-            out.append((name, False, str(err)))
-    return out
-
-
 def cmd_integrations_check(args: argparse.Namespace) -> int:
     from appliance.config import Config
 
     cfg = _config(args)
     assert isinstance(cfg, Config)
+    from appliance.tools.checks import check_all
+
     results = check_all(cfg.integrations)
     for name, ok, said in results:
         print(f"{'OK  ' if ok else 'FAIL'}  {name}: {said}")

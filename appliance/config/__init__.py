@@ -16,7 +16,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import (
+    BaseModel,
     Field,
+    SecretStr,
     ValidationError,
     field_validator,
     model_validator,
@@ -563,14 +565,23 @@ def resolve_paths(cfg: Config, base: Path) -> Config:
     return cfg
 
 
+def _reveal(model: BaseModel, out: dict[str, Any]) -> None:
+    """Put every secret of `model` into its JSON dump `out` as it is (the dump masks them)."""
+    for name, value in model:
+        if isinstance(value, SecretStr):
+            out[name] = value.get_secret_value()
+        elif isinstance(value, BaseModel):
+            _reveal(value, out[name])
+        elif isinstance(value, list):
+            for item, dumped in zip(value, out[name], strict=True):
+                if isinstance(item, BaseModel):
+                    _reveal(item, dumped)
+
+
 def dump_config(cfg: Config) -> str:
-    """The config as YAML (defaults included), for `voicebox init` and the TUI."""
+    """The config as YAML (defaults included), for `voicebox init` and the TUI; secrets (SIP,
+    calendar, address book, mail server, webhook passwords) are saved as they are, never
+    logged."""
     data = cfg.model_dump(mode="json")
-    for acc, out in zip(cfg.sip.accounts, data["sip"]["accounts"], strict=True):
-        out["password"] = acc.password.get_secret_value()  # saved as is, never logged
-    smtp, integ = cfg.integrations.smtp, data["integrations"]
-    if smtp is not None:
-        integ["smtp"]["password"] = smtp.password.get_secret_value()
-    for hook, out in zip(cfg.integrations.webhooks, integ["webhooks"], strict=True):
-        out["secret"] = hook.secret.get_secret_value()
+    _reveal(cfg, data)
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)

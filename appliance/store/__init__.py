@@ -25,6 +25,7 @@ from appliance.events import (
     Event,
     HandoffStarted,
     MessageTaken,
+    QuestionAnswered,
     ReplyCutOff,
     RoutingDecided,
     SlotsUpdated,
@@ -34,7 +35,8 @@ from appliance.paths import ensure_data_dir
 from appliance.store import call_log, desk, reminder_log
 
 _LOGGER = logging.getLogger(__name__)
-# 2: tickets, leads and the outbox; 3: appointments (appliance/store/desk.py); 4: reminder calls
+# 2: tickets, leads and the outbox; 3: appointments (appliance/store/desk.py); 4: reminder
+# calls and answered questions
 SCHEMA_VERSION = 4
 
 SCHEMA = """
@@ -290,6 +292,8 @@ class Store:
             )
         elif isinstance(e, ToolUsed):
             desk.appointment_changed(db, e)
+        elif isinstance(e, QuestionAnswered):
+            desk.question_answered(db, e)
         elif isinstance(e, ConversationEnded):
             db.execute(
                 "UPDATE conversations SET ended_at=?, end_reason=?, final_assistant=?, turns=? "

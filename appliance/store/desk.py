@@ -11,10 +11,11 @@ delivered is read from the ticket when it goes out.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from typing import Any
 
-from appliance.events import ToolUsed
+from appliance.events import QuestionAnswered, ToolUsed
 from appliance.store.call_log import TICKET_BASE, newest, rows
 
 SCHEMA = """
@@ -45,6 +46,10 @@ CREATE TABLE IF NOT EXISTS appointments (
     kind TEXT NOT NULL, starts_at TEXT NOT NULL, ends_at TEXT NOT NULL, uid TEXT NOT NULL,
     who TEXT NOT NULL, t REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS appointments_conv ON appointments(conversation_id);
+CREATE TABLE IF NOT EXISTS answers (
+    id INTEGER PRIMARY KEY, conversation_id TEXT NOT NULL REFERENCES conversations(id),
+    turn INTEGER NOT NULL, assistant TEXT NOT NULL, topics TEXT NOT NULL, t REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS answers_conv ON answers(conversation_id);
 """
 SETTLE_S = 120.0
 
@@ -213,4 +218,12 @@ def appointment_changed(db: sqlite3.Connection, e: ToolUsed) -> None:
         " uid, who, t) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (e.conversation_id, e.assistant, e.tool.split(".")[1], e.kind, e.start, e.end, e.uid,
          e.who, e.t),
+    )
+
+
+def question_answered(db: sqlite3.Connection, e: QuestionAnswered) -> None:
+    """A question the reply answered from the office facts (the report's "question answered")."""
+    db.execute(
+        "INSERT INTO answers(conversation_id, turn, assistant, topics, t) VALUES (?, ?, ?, ?, ?)",
+        (e.conversation_id, e.turn, e.assistant, json.dumps(e.topics), e.t),
     )

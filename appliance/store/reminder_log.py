@@ -15,6 +15,7 @@ CREATE TABLE IF NOT EXISTS reminders (
     starts_at TEXT NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
     next_at REAL NOT NULL DEFAULT 0, conversation_id TEXT NOT NULL DEFAULT '',
     detail TEXT NOT NULL DEFAULT '', updated_at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS reminders_conv ON reminders(conversation_id);
 """
 FINAL = ("kept", "moved", "cancelled", "no decision", "failed", "gave up")
 """States after which an appointment is not called about again."""

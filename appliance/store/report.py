@@ -7,8 +7,8 @@ reason), and, when the call reached none of these, how it ended (caller hung up,
 nothing said). A handoff is useful when its target reached an outcome in that call. Handling
 time per assistant runs from the call's start or the handoff to it, to the next handoff or the
 end. Appointments booked, moved or cancelled are the calendar writes the server confirmed
-(the store's appointments table). Answered questions are not in the store yet: the report does
-not count them.
+(the store's appointments table). A question answered is a caller's question the reply answered
+from the office facts (the answers table), counted once per call and assistant.
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ RECORDS = (("tickets", "ticket opened"), ("leads", "lead created"), ("messages",
 BOOKINGS = {"book": "appointment booked", "move": "appointment moved",
             "cancel": "appointment cancelled"}  # fmt: skip
 TRANSFERRED = "transferred to a person"
-_REAL = {outcome for _, outcome in RECORDS} | set(BOOKINGS.values()) | {TRANSFERRED}
+ANSWERED = "question answered"
+_REAL = {outcome for _, outcome in RECORDS} | set(BOOKINGS.values()) | {TRANSFERRED, ANSWERED}
 
 
 def _window(since: float | None, until: float | None) -> tuple[str, tuple[float, float]]:
@@ -62,6 +63,10 @@ def build(db: sqlite3.Connection, settings: ReportSettings, *, since: float | No
         for r in rows(db, "SELECT conversation_id, assistant, action FROM appointments"):
             if r["conversation_id"] in ids:
                 by_conv[r["conversation_id"]].append((BOOKINGS[r["action"]], r["assistant"]))
+    if has_table(db, "answers"):
+        for r in rows(db, "SELECT DISTINCT conversation_id, assistant FROM answers"):
+            if r["conversation_id"] in ids:
+                by_conv[r["conversation_id"]].append((ANSWERED, r["assistant"]))
     handoffs: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for h in rows(db, "SELECT conversation_id, from_assistant, to_assistant, t FROM handoffs "
                   "ORDER BY id"):  # fmt: skip

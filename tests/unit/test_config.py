@@ -187,3 +187,22 @@ def test_an_assistant_slot_may_not_repeat_a_team_slot() -> None:
     assert any(
         "assistants[1] (sales).slots: duplicate slot 'name'" in p for p in info.value.problems
     )
+
+
+def test_a_dumped_config_keeps_every_secret_as_it_is() -> None:
+    """The TUI saves through dump_config: a masked password ('**********') written back would
+    lock the box out of its calendar, address book, mail server or PBX."""
+    data = yaml.safe_load(dump_config(load_config()))
+    data["sip"]["accounts"] = [{"registrar": "pbx", "user": "100", "password": "sip-pw"}]
+    data["team"]["hours"] = {"mon": "09:00-17:00"}
+    data["integrations"] = {
+        "calendar": {"url": "http://cal/", "password": "cal-pw",
+                     "appointments": [{"name": "consultation"}]},
+        "contacts": {"carddav": {"url": "http://cal/book/", "password": "book-pw"}},
+        "smtp": {"host": "mail", "password": "mail-pw", "sender": "a@b.c", "to": ["d@e.f"]},
+        "webhooks": [{"name": "crm", "url": "http://crm/", "secret": "hook-pw"}],
+    }  # fmt: skip
+    text = dump_config(parse_yaml(yaml.safe_dump(data), "edited"))
+    for secret in ("sip-pw", "cal-pw", "book-pw", "mail-pw", "hook-pw"):
+        assert secret in text
+    assert "*****" not in text

@@ -388,3 +388,18 @@ def test_an_llm_handoff_is_not_made_when_the_assistants_own_fact_answers() -> No
     assert conv._own_fact_keeps(fast, "How much is the Premium package per month?") is fast
     desk = Conversation(engine, channel="text", assistant="frontdesk", listeners=[])  # type: ignore[arg-type]
     assert desk._own_fact_keeps(llm, "How much is the Premium package per month?") is llm
+
+
+def test_a_question_answered_from_the_facts_is_an_outcome_and_a_deferral_is_not() -> None:
+    cfg = load_config()
+    hours = next(f for f in cfg.team.facts if f.topic == "opening hours")
+    engine = _Engine(cfg, reply=hours.answer)
+    events: list[Event] = []
+    conv = _conv(engine, events)
+    conv.handle("What are your opening hours?")
+    answered = [e for e in events if e.type == "question_answered"]
+    assert len(answered) == 1 and "opening hours" in answered[0].topics  # type: ignore[attr-defined]
+    engine.reply = "I don't have that information here; I can take a message."
+    conv.handle("Do you sponsor local football teams?")
+    conv.handle("My name is Ann.")  # details, not a question
+    assert len([e for e in events if e.type == "question_answered"]) == 1

@@ -18,6 +18,7 @@ from appliance.events import (
     Event,
     HandoffStarted,
     MessageTaken,
+    QuestionAnswered,
 )
 from appliance.store import Store
 from appliance.store.report import build
@@ -106,3 +107,21 @@ def test_the_cli_prints_json_csv_and_a_table(db: Path, capsys: pytest.CaptureFix
     assert all(len(line) <= 80 for line in text.splitlines())
     assert main([*base, "--since", "last week"]) == 1
     assert "not an ISO date" in capsys.readouterr().err
+
+
+def test_a_question_answered_is_an_outcome_once_a_call_and_makes_its_handoff_useful(
+    tmp_path: Path,
+) -> None:
+    store = Store(tmp_path / "voicebox.db")
+    asked = [QuestionAnswered("q1", turn=t, assistant="sales", topics=["prices"], t=T0 + 40 + t)
+             for t in (2, 3)]  # fmt: skip
+    _call(store, "q1", T0, 120, 3, "caller hung up", "sales", _handoff("q1", T0 + 30, "sales"),
+          *asked)  # fmt: skip
+    _call(store, "q2", T0 + 300, 60, 2, "caller hung up", "support",
+          _handoff("q2", T0 + 320, "support"))  # fmt: skip
+    store.close()
+    r = build(sqlite3.connect(tmp_path / "voicebox.db"), ReportSettings())
+    assert r["outcomes"] == {"question answered": 1, "caller hung up": 1}
+    assert r["assistants"]["sales"]["outcomes"] == {"question answered": 1}
+    assert r["handoffs"]["pairs"] == {"frontdesk->sales": {"count": 1, "useful": 1},
+                                      "frontdesk->support": {"count": 1, "useful": 0}}  # fmt: skip
