@@ -429,7 +429,7 @@ class CallLoop:
             speak_sentence(sentence)
         self._waiting_since = None
         if self.conv.closing and not self._closing:
-            self._closing = "done"  # the reply said goodbye (a kept reminder): hang up after it
+            self._closing = "goodbye said"  # the reply said goodbye (a kept reminder): hang up
         if epoch != self._epoch and turn not in self._heard_turns:
             self.conv.mark_cut_off(turn, "")  # interrupted before a word was played
         self._emit(

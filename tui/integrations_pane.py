@@ -142,6 +142,10 @@ class IntegrationsPane(Pane):
             yield OfficeTable(HOOKS, id="hooks")
             yield Static("", id="office-errors", markup=False)
 
+    def enter(self) -> None:
+        self.calendar[0].editor.focus()
+        self.call_after_refresh(self.query_one(VerticalScroll).scroll_home, animate=False)
+
     def on_mount(self) -> None:
         self.query_one("#kinds", OfficeTable).add_columns("Type", "Minutes", "Buffer", "Offered by")
         self.query_one("#hooks", OfficeTable).add_columns("Name", "Address", "Signed", "Notices")
@@ -257,7 +261,8 @@ class IntegrationsPane(Pane):
         cfg, errors = self.doc.validate()
         out = self.query_one("#office-tests", Static)
         if cfg is None:
-            out.update(f"✗ fix the config first ({len(errors)} error(s))")
+            first = f": {errors[0]}" if errors else ""
+            out.update(f"✗ fix the config first ({len(errors)} error(s)){first}")
             return
         out.update("testing the connections...")
         cfg = self.doc.resolved(cfg)
@@ -273,4 +278,10 @@ class IntegrationsPane(Pane):
         else:
             lines = [f"{'✓' if ok else '✗'} {name}: {said}" for name, ok, said in results]
         text = "\n".join(lines) or "no office systems configured"
-        self.app.call_from_thread(self.query_one("#office-tests", Static).update, text)
+        self.app.call_from_thread(self._tested, text, all(line.startswith("✓") for line in lines))
+
+    def _tested(self, text: str, ok: bool) -> None:
+        """The results at the top of the tab and as a notification (the top may be scrolled
+        away)."""
+        self.query_one("#office-tests", Static).update(text)
+        self.notify(text, severity="information" if ok else "error", timeout=8)

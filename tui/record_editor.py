@@ -59,6 +59,8 @@ class RecordEditor(EditorScreen):
     def on_mount(self) -> None:
         for f in self.fields:
             f.load(self.item.get(str(f.path[-1])))
+        if self.fields:
+            self.fields[0].editor.focus()  # typing goes into the first field at once
         self._check()
 
     def _candidate(self) -> dict[str, Any]:

@@ -10,6 +10,7 @@ caller-facing code turns into an apology and a fallback, never into silence.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import uuid
 from dataclasses import dataclass
@@ -62,6 +63,21 @@ def _kind_of(err: Exception) -> str:
     if isinstance(err, OSError) or "connection" in name:
         return "down"
     return "error"
+
+
+PLAIN = {
+    "auth": "the server refused the login (user or password wrong)",
+    "down": "the server does not answer (not running, wrong address or port)",
+    "timeout": "the server took too long to answer",
+    "missing": "the address or the calendar was not found on the server",
+}
+
+
+def _plain(err: Exception, kind: str) -> str:
+    """What went wrong, said for a technician (the library's text goes to the log)."""
+    found = re.search(r"\[Errno \d+\] ([^'\")]+)", str(err))  # "Connection refused"
+    said = PLAIN.get(kind) or str(err).splitlines()[0][:160]
+    return f"{said} ({found.group(1).strip()})" if found else said
 
 
 class CalDavCalendar:
@@ -119,7 +135,8 @@ class CalDavCalendar:
                 self._calendar = None  # connect again next time
                 kind = _kind_of(err)
                 _LOGGER.error("calendar %s: %s failed (%s): %s", self.server.url, what, kind, err)
-                raise CalendarError(f"calendar {self.server.url}: {what}: {err}", kind) from err
+                plain = _plain(err, kind)
+                raise CalendarError(f"calendar {self.server.url}: {what}: {plain}", kind) from err
 
     # -- reading ----------------------------------------------------------------------------
 

@@ -91,7 +91,9 @@ def test_a_reminder_call_the_day_before_keeps_the_appointment(
         sipdir, "--tail", "0",
     )  # fmt: skip
     try:
-        data = calendar_config(radicale)
+        path = box_config(sipdir / "reminders.yaml", kamailio, user="106")
+        data = {**calendar_config(radicale), **{k: v for k, v in yaml.safe_load(
+            path.read_text()).items() if k in ("sip", "logging")}}  # fmt: skip
         data["integrations"]["calendar"]["reminders"] = {
             "enabled": True, "office": "Brightline Office Services", "call_hours": "00:00-24:00",
         }  # fmt: skip
@@ -104,10 +106,7 @@ def test_a_reminder_call_the_day_before_keeps_the_appointment(
             "consultation", tomorrow, tomorrow + timedelta(hours=1), who="Anna Schmidt",
             phone="204", buffer_min=15, note="booked by a test",
         )  # fmt: skip
-        path = box_config(sipdir / "reminders.yaml", kamailio, user="106")
-        box_data = yaml.safe_load(path.read_text())
-        path.write_text(yaml.safe_dump({**data, "sip": box_data["sip"], "logging":
-                                        box_data["logging"]}))  # fmt: skip
+        path.write_text(yaml.safe_dump(data))
         box = start_box(path, sipdir, llm="smollm2-135m", name="reminders")
         dialing = box.wait_for(lambda e: e["type"] == "call_dialing", 60)
         assert dialing["uri"] == f"sip:204@{kamailio.host}" and dialing["assistant"] == "scheduling"

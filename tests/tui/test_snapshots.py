@@ -81,6 +81,7 @@ SCREENS = {
     "console": ("f5",),
     "flows": ("f6",),
     "calls_no_store": ("f7",),
+    "office": ("f8",),
 }
 
 
