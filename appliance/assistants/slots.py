@@ -52,6 +52,22 @@ GERMAN_WORDS = {
 VERBATIM = {"name", "company", "callback"}
 PROPER = {"name", "company"}  # proper nouns: spelled with capitals where the caller said them
 URGENCY = {"low", "normal", "high"}
+# Values the model likes to fill in by default ("budget: low", "urgency: normal" for a caller
+# who only reported a bug): kept only when the caller's words speak of them.
+EVIDENCE = {
+    "budget": re.compile(
+        r"[$€£]|\d|\b(budget|dollars?|euros?|pounds?|bucks|cheap\w*|afford\w*|expensive|"
+        r"spend|cost\w*|price\w*|thousand|hundred|grand|money|money's|tight|low[- ]cost)\b",
+        re.IGNORECASE,
+    ),
+    "urgency": re.compile(
+        r"\b(urgent\w*|asap|as soon as|right away|immediately|emergency|today|tonight|right now|"
+        r"quick\w*|hurry|critical|is down|are down|went down|can'?t work|cannot work|stopped|"
+        r"no rush|not urgent|whenever|no hurry|next (week|month)|this week|soon|tomorrow|"
+        r"dringend|sofort|eilig)\b",
+        re.IGNORECASE,
+    ),
+}
 
 
 def detect_language(text: str) -> str | None:
@@ -86,6 +102,8 @@ def clean_slots(raw: dict[str, str], utterance: str, known: set[str]) -> dict[st
             continue
         if key in VERBATIM and not _said(value, utterance, proper=key in PROPER):
             continue
+        if key in EVIDENCE and not EVIDENCE[key].search(utterance):
+            continue  # a default the model filled in, not something the caller said
         if key == "callback":
             value = re.sub(r"[^\d+]", "", value)
         if key == "urgency":

@@ -36,6 +36,23 @@ def test_urgency_is_normalised_or_dropped() -> None:
     assert clean_slots({"urgency": "extreme"}, "urgent!", KNOWN) == {}
 
 
+def test_a_budget_or_urgency_the_caller_never_spoke_of_is_not_kept() -> None:
+    """Issue 14: "budget: low" and "urgency: normal" for a caller who only reported a bug
+    travelled to the target as facts."""
+    bug = "I found a bug in the export feature, it crashes when I click save."
+    assert clean_slots({"need": "bug report", "budget": "low", "urgency": "normal"}, bug,
+                       KNOWN) == {"need": "bug report"}  # fmt: skip
+    assert clean_slots({"budget": "under 500 dollars"}, "we can spend under 500 dollars",
+                       KNOWN) == {"budget": "under 500 dollars"}  # fmt: skip
+    assert clean_slots({"budget": "low"}, "we're a small shop, it has to be cheap",
+                       KNOWN) == {"budget": "low"}  # fmt: skip
+    assert clean_slots({"urgency": "high"}, "our server is down, we can't work",
+                       KNOWN) == {"urgency": "high"}  # fmt: skip
+    assert clean_slots({"urgency": "low"}, "no rush, whenever suits you", KNOWN) == {
+        "urgency": "low"
+    }
+
+
 @pytest.mark.parametrize(
     ("text", "lang"),
     [
