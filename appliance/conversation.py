@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from appliance.assistants import prompts
+from appliance.assistants import prompts, ties
 from appliance.assistants.call_facts import CallFacts
 from appliance.assistants.carryover import carryover_messages
 from appliance.assistants.checked_reply import speak_checked
@@ -136,6 +136,8 @@ class Conversation(OfficeRecords):
         self.session = engine.brain.acquire()
         self._messages: list[Message] = []  # the active profile's append-only LLM view
         self._pending: HandoffRule | None = None
+        self._ties: list[HandoffRule] = []  # the two rules the caller was asked to choose from
+        self._ties_asked: set[frozenset[str]] = set()  # pairs asked about (once a call each)
         self.cancel = threading.Event()
         self.ended = False
         self._slots_pending = False
@@ -255,7 +257,16 @@ class Conversation(OfficeRecords):
         if decision.verdict is not None:
             return self._fixed_turn(turn, text, decision, t0, on_text, on_reply_end)
 
-        if rule is not None and rule.confirm and self._pending is None:
+        if decision.path == "clarify" and decision.ties:  # two rules apply: ask which
+            self._ties = list(decision.ties)
+            reply = ties.question(self.cfg, self._ties, self.assistant.language)
+            if on_text:
+                on_text(reply)
+            self._messages += [Message("user", text), Message("assistant", reply)]
+            self._slots_pending = bool(self._update_slots(text, turn, self.current))
+            return self._finish(turn, text, reply, None, decision, refused, None, t0, {})
+        chosen = decision.path == "clarify"  # the caller just chose: no confirmation again
+        if rule is not None and rule.confirm and self._pending is None and not chosen:
             self._pending = rule
             reply = rule.confirm
             if on_text:
@@ -396,7 +407,22 @@ class Conversation(OfficeRecords):
             self._pending = None
             d = Decision(None, "confirm", "caller declined the transfer", {})
             return self._checked(d, None, text)
+        if self._ties:
+            asked, self._ties = self._ties, []
+            picked = ties.pick(self.cfg, asked, text) if guard_verdict(text) is None else None
+            if picked is not None:
+                d = Decision(picked.target, "clarify", f"the caller chose {picked.target}", {},
+                             rule=picked)  # fmt: skip
+                return self._checked(d, picked, text)
         d = self._own_fact_keeps(self.engine.router.decide(self.current, text, earlier), text)
+        if d.ties:
+            pair = frozenset(r.target for r in d.ties)
+            if pair in self._ties_asked:  # asked once this call: the LLM's choice, no loop
+                first = d.ties[0]
+                why = f"{d.reason}; asked once already: '{first.condition}'"
+                d = Decision(first.target, "llm", why, d.scores, d.latency_ms, rule=first)
+            else:
+                self._ties_asked.add(pair)
         return self._checked(d, d.rule, text)
 
     def _own_fact_keeps(self, d: Decision, text: str) -> Decision:
@@ -421,6 +447,8 @@ class Conversation(OfficeRecords):
             if refused:
                 rule = None
         outcome = "refused" if refused else ("handoff" if rule is not None else "stay")
+        if d.ties and not refused:
+            outcome = "clarify"  # the caller is asked which of two conditions they mean
         if d.verdict is not None:  # the guard's: a fixed phrase answers, never the model
             outcome = "refused" if d.verdict == "injection" else d.verdict
         self.emit(

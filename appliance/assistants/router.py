@@ -26,6 +26,8 @@ _LOGGER = logging.getLogger(__name__)
 
 STAY = "stay"
 CANDIDATE_FLOOR = 0.30  # a rule scoring this high is a plausible match (for priority conflicts)
+TIE_MARGIN = 0.15  # two rules the LLM check gives probabilities this close apply about equally
+TIE_FLOOR = 0.25  # ... when the second has at least this much
 
 
 def sentences(text: str) -> list[str]:
@@ -45,6 +47,7 @@ class Decision:
     latency_ms: float = 0.0
     rule: HandoffRule | None = None
     verdict: str | None = None  # the guard's: injection | emergency (a fixed phrase answers)
+    ties: list[HandoffRule] = field(default_factory=list)  # path clarify: the caller is asked
 
 
 @dataclass
@@ -154,6 +157,27 @@ class Router:
         scores.update({f"llm:{o}": p for o, p in probs.items()})
         if choice not in by_target:
             return Decision(None, "llm", "LLM: no transfer condition applies", scores)
+        close = close_runner_up(choice, probs, by_target)
+        if close is not None:
+            first, second = by_target[choice], by_target[close]
+            if first.priority != second.priority:  # the rules' priorities decide, not chance
+                won, lost = sorted((first, second), key=lambda x: -x.priority)
+                why = f"LLM: '{won.condition}' (priority over '{lost.condition}')"
+                return Decision(won.target, "llm", why, scores, rule=won)
+            if r.clarify_ties:
+                why = f"two conditions apply: '{first.condition}' and '{second.condition}'"
+                return Decision(None, "clarify", why, scores, ties=[first, second])
         return Decision(
             choice, "llm", f"LLM: '{by_target[choice].condition}'", scores, rule=by_target[choice]
         )
+
+
+def close_runner_up(
+    choice: str, probs: dict[str, float], by_target: dict[str, HandoffRule]
+) -> str | None:
+    """The rule the LLM check rated nearly as likely as its choice (TIE_MARGIN), if any."""
+    others = sorted((t for t in by_target if t != choice), key=lambda t: -probs.get(t, 0.0))
+    if not others:
+        return None
+    p1, p2 = probs.get(choice, 0.0), probs.get(others[0], 0.0)
+    return others[0] if p2 >= TIE_FLOOR and p1 - p2 <= TIE_MARGIN else None

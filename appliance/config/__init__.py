@@ -215,6 +215,10 @@ class Routing(StrictModel):
     """Similarity below which the fast path stays without asking the LLM."""
     llm_check: bool = True
     """Ask the LLM (grammar-constrained choice) when the fast path is not confident."""
+    clarify_ties: bool = True
+    """When the LLM check finds two transfer conditions of the same priority about equally
+    likely, ask the caller which they mean ("is it for Sales or for Support?") instead of
+    picking one silently (different priorities: the higher one wins)."""
 
 
 class AsrChoice(StrictModel):

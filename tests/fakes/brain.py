@@ -103,6 +103,7 @@ class ScriptedBrain:
         self.clock: Callable[[], int] = lambda: 0
         self.reply_calls: list[ReplyCall] = []
         self.choose_calls: list[tuple[str, list[str], str]] = []
+        self.odds: dict[str, dict[str, float]] = {}  # phrase -> the probabilities choose() gives
         self.utility_calls: list[str] = []  # keys
         self.sessions = 0
         self.closed = False
@@ -158,6 +159,12 @@ class ScriptedBrain:
     def choose(self, key: str, user_text: str, options: list[str]) -> tuple[str, dict[str, float]]:
         if self._prefixes.get(key) is None:
             raise KeyError(f"prefix {key!r} was not warmed")
+        for phrase, probs in self.odds.items():  # the LLM check's probabilities, as given
+            if phrase.lower() in user_text.lower():
+                shown = {o: probs.get(o, 0.0) for o in options}
+                best = max(shown, key=lambda o: shown[o])
+                self.choose_calls.append((key, list(options), best))
+                return best, shown
         picked = options[0]
         for phrase, option in self.choices.items():
             if phrase.lower() in user_text.lower() and option in options:

@@ -248,7 +248,8 @@ def test_sales_records_one_lead_and_queues_it_for_the_crm(tmp_path: Path) -> Non
     engine.desk = store
     conv = engine.new_conversation(channel="text", caller="<sip:5550199@pbx>")
     conv.start()
-    assert conv.handle("We need ten phones for the office.").reply == "Happy to help."
+    first = conv.handle("We need ten phones for the office, about 2000 dollars.")
+    assert first.reply == "Happy to help."
     conv.handle("I'm Bo Ray from Initech.")
     conv.end()
     (lead,) = store.leads()
