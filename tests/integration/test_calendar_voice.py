@@ -41,7 +41,7 @@ def test_a_caller_books_a_consultation_by_voice(tmp_path: Path, speech_models: A
         data.setdefault("speech", {}).update(reprompt_after_s=30.0, hangup_after_s=60.0)
         config.write_text(yaml.safe_dump(data))
         tts = speech_models.voice(Voice())
-        lines = ["I'd like to book a consultation next Tuesday at ten.", "Anna Schmidt.",
+        lines = ["I'd like to book a consultation next Tuesday at ten.", "My name is Anna Schmidt.",
                  "Yes, please."]  # fmt: skip
         script = CallerScript().pause(5500)
         for text, wait in zip(lines, (16000, 12000, 12000), strict=True):
