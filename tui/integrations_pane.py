@@ -14,11 +14,10 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Label, Select, Static
 
-from tui.dialogs import ConfirmScreen
 from tui.document import Finding, Path_
 from tui.fields import BoundField, FieldEdited, as_float, as_int, as_words, text_field
 from tui.pane import ConfigChanged, Pane
-from tui.record_editor import RecordEditor
+from tui.record_editor import ListEntries
 
 CAL: Path_ = ("integrations", "calendar")
 REM: Path_ = (*CAL, "reminders")
@@ -65,7 +64,7 @@ class OfficeTable(DataTable[str | Text]):
         self.query_ancestor(IntegrationsPane).remove_entry(self.list_path, self.cursor_row)
 
 
-class IntegrationsPane(Pane):
+class IntegrationsPane(ListEntries, Pane):
     BINDINGS = [Binding("ctrl+t", "test_connections", "Test connections")]
     DEFAULT_CSS = """
     IntegrationsPane VerticalScroll { padding: 0 1; }
@@ -223,9 +222,6 @@ class IntegrationsPane(Pane):
         ]
 
     def edit(self, list_path: Path_, index: int | None) -> None:
-        items = self.doc.get(list_path, []) or []
-        if index is not None and not 0 <= index < len(items):
-            index = None
         if list_path == KINDS:
             fields, title = self._kind_fields, "Appointment type"
             template: dict[str, Any] = {"name": "", "duration_min": 60}
@@ -233,27 +229,8 @@ class IntegrationsPane(Pane):
             fields, title = self._hook_fields, "Webhook"
             template = {"name": "", "url": ""}
 
-        def done(applied: bool | None) -> None:
-            if applied:
-                self.reload()
-                self.app_changed()
+        self.edit_entry(list_path, index, fields, title, template)
 
-        self.app.push_screen(
-            RecordEditor(self.doc, list_path, index, fields, title, template), done
-        )
-
-    def remove_entry(self, list_path: Path_, index: int) -> None:
-        items = self.doc.get(list_path, []) or []
-        if not 0 <= index < len(items):
-            return
-
-        def done(yes: bool | None) -> None:
-            if yes:
-                del items[index]
-                self.reload()
-                self.app_changed()
-
-        self.app.push_screen(ConfirmScreen(f"Delete {items[index].get('name') or 'it'}?"), done)
 
     # -- test connections -------------------------------------------------------------------
 

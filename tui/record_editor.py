@@ -98,3 +98,48 @@ class RecordEditor(EditorScreen):
             return
         self.doc.data = self._candidate()
         self.dismiss(True)
+
+
+class ListEntries:
+    """A pane's lists of config entries (SIP accounts, people, appointment types, webhooks):
+    edit one in a RecordEditor, delete one after a y/n question. The pane gives `doc`, `app`,
+    `reload()` and `app_changed()`."""
+
+    doc: ConfigDocument
+    app: Any
+    reload: Callable[[], None]
+    app_changed: Callable[[], None]
+
+    def edit_entry(
+        self, list_path: Path_, index: int | None, fields: FieldsFor, title: str,
+        template: dict[str, Any],
+    ) -> None:  # fmt: skip
+        items = self.doc.get(list_path, []) or []
+        if index is not None and not 0 <= index < len(items):
+            index = None
+
+        def done(applied: bool | None) -> None:
+            if applied:
+                self.reload()
+                self.app_changed()
+
+        self.app.push_screen(
+            RecordEditor(self.doc, list_path, index, fields, title, template), done
+        )
+
+    def remove_entry(self, list_path: Path_, index: int) -> None:
+        from tui.dialogs import ConfirmScreen
+
+        items = self.doc.get(list_path, []) or []
+        if not 0 <= index < len(items):
+            return
+        item = items[index]
+        label = item.get("user") or item.get("name") or f"entry {index + 1}"
+
+        def done(yes: bool | None) -> None:
+            if yes:
+                del items[index]
+                self.reload()
+                self.app_changed()
+
+        self.app.push_screen(ConfirmScreen(f"Delete {label}?"), done)

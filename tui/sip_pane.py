@@ -11,7 +11,6 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Label, Static
 
-from tui.dialogs import ConfirmScreen
 from tui.document import Finding, Path_
 from tui.fields import (
     BoundField,
@@ -22,7 +21,7 @@ from tui.fields import (
     text_field,
 )
 from tui.pane import ConfigChanged, Pane
-from tui.record_editor import RecordEditor
+from tui.record_editor import ListEntries
 
 ACCOUNTS: Path_ = ("sip", "accounts")
 HUMANS: Path_ = ("team", "human_extensions")
@@ -51,7 +50,7 @@ class ListTable(DataTable[str | Text]):
         self.query_ancestor(SipPane).remove_entry(self.list_path, self.cursor_row)
 
 
-class SipPane(Pane):
+class SipPane(ListEntries, Pane):
     DEFAULT_CSS = """
     SipPane VerticalScroll { padding: 0 1; }
     SipPane .section { text-style: bold; color: $accent; margin-top: 1; }
@@ -169,9 +168,6 @@ class SipPane(Pane):
         ]
 
     def edit(self, list_path: Path_, index: int | None) -> None:
-        items = self.doc.get(list_path, []) or []
-        if index is not None and not 0 <= index < len(items):
-            index = None
         if list_path == ACCOUNTS:
             fields, title = self._account_fields, "SIP account"
             template: dict[str, Any] = {
@@ -181,26 +177,4 @@ class SipPane(Pane):
             fields, title = self._human_fields, "Person (human extension)"
             template = {"name": "", "extension": "", "description": ""}
 
-        def done(applied: bool | None) -> None:
-            if applied:
-                self.reload()
-                self.app_changed()
-
-        self.app.push_screen(
-            RecordEditor(self.doc, list_path, index, fields, title, template), done
-        )
-
-    def remove_entry(self, list_path: Path_, index: int) -> None:
-        items = self.doc.get(list_path, []) or []
-        if not 0 <= index < len(items):
-            return
-        item = items[index]
-        label = item.get("user") or item.get("name") or f"entry {index + 1}"
-
-        def done(yes: bool | None) -> None:
-            if yes:
-                del items[index]
-                self.reload()
-                self.app_changed()
-
-        self.app.push_screen(ConfirmScreen(f"Delete {label}?"), done)
+        self.edit_entry(list_path, index, fields, title, template)
