@@ -175,8 +175,10 @@ def test_reload_during_a_call_keeps_it_and_the_next_call_gets_the_new_config(
     assert ended["code"] == 200, ended
     utterances = watcher.of("utterance", key1)
     heard = " ".join(u["text"] for u in utterances).lower()  # "Hi." may come on its own
-    # the caller was heard (whisper tiny heard "Saturday" as "setter day" once in CI)
-    assert "opening hours" in heard, utterances
+    # the caller was heard; the test is about the reload, not the ASR: whisper tiny heard
+    # "Saturday" as "setter day" and "opening hours" as "opening ours" in CI, so one of
+    # the question's words is enough
+    assert any(word in heard for word in ("opening", "hours", "saturday")), utterances
     replies = [e for e in watcher.of("reply", key1) if e["turn"] > 0]  # not the greeting
     assert replies and replies[0]["assistant"] == "frontdesk" and replies[0]["wall"] > reloaded_at
     assert not watcher.of("error", key1)
