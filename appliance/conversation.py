@@ -294,7 +294,7 @@ class Conversation(OfficeRecords):
                 on_text(reply)
             self._messages.append(Message("assistant", reply))
         else:
-            self._office_facts(text, turn)
+            self._office_facts(text, turn, str(handoff["from"]) if handoff else "")
             timings["facts_ms"] = (time.perf_counter() - t_switch) * 1000
             reply, first_ms = self._reply(on_text, turn)
         if on_reply_end:
@@ -532,10 +532,11 @@ class Conversation(OfficeRecords):
         }
         return rule.announcement, info
 
-    def _office_facts(self, text: str, turn: int) -> None:
+    def _office_facts(self, text: str, turn: int, asked_of: str = "") -> None:
         """Give the reply the office facts this turn needs, just before the caller's message
-        (the last message the model reads is the caller's)."""
-        found = self.facts.retrieve(self.current, text)
+        (the last message the model reads is the caller's); on a handoff turn the facts of the
+        assistant the caller asked (`asked_of`) count too."""
+        found = self.facts.retrieve(self.current, text, asked_of)
         if found is None:
             return
         pairs = [(f.fact.topic, f.fact.answer) for f in found]

@@ -12,7 +12,14 @@ import logging
 from collections.abc import Mapping
 from typing import Protocol
 
-from appliance.assistants.facts import ANSWER_SCORE, JUDGE_MIN_SCORE, MIN_SCORE, FactIndex, Found
+from appliance.assistants.facts import (
+    ANSWER_SCORE,
+    JUDGE_MIN_SCORE,
+    MIN_SCORE,
+    TOP_K,
+    FactIndex,
+    Found,
+)
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -37,16 +44,29 @@ class CallFacts:
     def new_turn(self) -> None:
         self.candidates, self.asked, self.topics, self.judged = [], "", [], ""
 
-    def retrieve(self, assistant: str, text: str) -> list[Found] | None:
-        """The facts for this turn's reply (None: the assistant has no facts at all). The judge
+    def retrieve(self, assistant: str, text: str, asked_of: str = "") -> list[Found] | None:
+        """The facts for this turn's reply (None: no assistant has facts for it). The judge
         may pick among weaker facts too (a misheard question scores low); the reply is given
         only those above the threshold. Office words the recogniser split ("bay sick") are
-        put back together first (appliance/assistants/misheard.py)."""
-        index = self.indexes.get(assistant)
-        if index is None or not len(index):
+        put back together first (appliance/assistants/misheard.py).
+
+        On a handoff turn the facts of the assistant the caller asked (`asked_of`) are searched
+        too: the question was put to it, and a handoff made on a rule's near miss must not lose
+        the price list the caller asked about."""
+        indexes = [
+            x for name in dict.fromkeys([assistant, asked_of]) if name
+            and (x := self.indexes.get(name)) is not None and len(x)
+        ]  # fmt: skip
+        if not indexes:
             return None
-        text = index.words.repair(text)
-        self.candidates = index.retrieve(text, min_score=JUDGE_MIN_SCORE)
+        for index in indexes:
+            text = index.words.repair(text)
+        best: dict[str, Found] = {}
+        for index in indexes:
+            for f in index.retrieve(text, min_score=JUDGE_MIN_SCORE):
+                if f.fact.topic not in best or f.score > best[f.fact.topic].score:
+                    best[f.fact.topic] = f
+        self.candidates = sorted(best.values(), key=lambda f: -f.score)[:TOP_K]
         self.asked = text
         found = [f for f in self.candidates if f.score >= MIN_SCORE]
         self.given.update(dict.fromkeys(f"{f.fact.topic}: {f.fact.answer}" for f in found))

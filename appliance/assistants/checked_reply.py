@@ -5,12 +5,14 @@ What passes both goes to `on_text` as it is generated. A quote of the system pro
 reply and the caller hears the refusal; the first sentence no office fact supports stops it and
 the caller hears the deferral. Either way generation stops at once.
 
-When office facts came with the turn (`known`), a reply that says it has no answer is kept back
-too, since the office may have one. A sentence kept back before anything was said is then
-replaced by the fact that answers the caller, if `answer()` finds one (appliance/assistants/
-fact_judge.py: it is asked only then), word for word, and `after_answer` (an offer to take a
-message if it does not answer them); otherwise the caller hears the deferral (or the reply's own
-"I don't have that information", when that was all that was kept back).
+When office facts came with the turn (`known`), a reply that says it has no answer, or that it
+passes the request on to the team, is kept back too, since the office may have the answer. A
+sentence kept back before anything was said is then replaced by the fact that answers the
+caller, if `answer()` finds one (appliance/assistants/fact_judge.py: it is asked only then), word
+for word, and `after_answer` (an offer to take a message if it does not answer them; after a
+kept-back "I'll pass your request on", that sentence itself, since the caller wants something
+done); otherwise the caller hears the deferral (or the reply's own "I don't have that
+information" or "I'll pass your request on", when that was all that was kept back).
 """
 
 from __future__ import annotations
@@ -76,7 +78,10 @@ def speak_checked(
         say(" " + refusal)
         text = tidy_reply(f"{spoken} {refusal}")
     elif grounding.blocked is not None and not spoken.strip() and (fact := _answer(answer)):
-        said = f"{fact} {after_answer}".strip()
+        # the reply's own "I'll pass your request on" still follows the fact: the caller
+        # asked for something the team must do
+        then = grounding.blocked.sentence if _passed_on(grounding.blocked) else after_answer
+        said = f"{fact} {then}".strip()
         say(said)
         return CheckedReply(tidy_reply(said), first, False, grounding.blocked, answered=True)
     elif grounding.blocked is not None and _only_deferral(grounding.blocked):
@@ -92,7 +97,11 @@ def speak_checked(
 
 
 def _only_deferral(blocked: Blocked) -> bool:
-    return all(c.kind == "deferral" for c in blocked.claims)
+    return all(c.kind in ("deferral", "passed on") for c in blocked.claims)
+
+
+def _passed_on(blocked: Blocked) -> bool:
+    return all(c.kind == "passed on" for c in blocked.claims)
 
 
 def _answer(answer: Callable[[], str] | None) -> str:

@@ -42,8 +42,12 @@ def says_no_answer(reply: str) -> bool:
     return bool(_NO_ANSWER.search(reply))
 
 
+def says_passed_on(reply: str) -> bool:
+    return bool(_PASSED_ON.search(reply))
+
+
 def says_deferral(reply: str) -> bool:
-    return says_no_answer(reply) or bool(_PASSED_ON.search(reply))
+    return says_no_answer(reply) or says_passed_on(reply)
 
 
 # a caller's words that ask something (STT text has no question mark): a deferred reply to
@@ -232,7 +236,10 @@ class Support:
 
 @dataclass(frozen=True)
 class Claim:
-    kind: str  # price | number | calendar | policy | email | web | name | yes | done | deferral
+    # price | number | calendar | policy | email | web | name | yes | done | deferral |
+    # passed on (the reply's own "I don't have that" or "I'll pass your request on", kept back
+    # while an office fact may answer)
+    kind: str
     text: str
 
 
@@ -431,6 +438,8 @@ class GroundingGuard:
         missing = unsupported(chunk, self.support, self.language)
         if self.known and says_no_answer(chunk):
             missing.append(Claim("deferral", chunk.strip()))
+        elif self.known and says_passed_on(chunk):  # the fact may answer before it is passed on
+            missing.append(Claim("passed on", chunk.strip()))
         if missing:
             self.blocked = Blocked(chunk.strip(), missing)
             return False

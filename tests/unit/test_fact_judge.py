@@ -84,3 +84,34 @@ def test_a_kept_back_sentence_is_replaced_by_the_judged_fact_or_the_deferral() -
     # a supported reply is spoken as generated and the judge is not asked
     said, answered = _speak("It is at 24 Elm Street.", "unused", asked)
     assert said == "It is at 24 Elm Street." and not answered and len(asked) == 3
+
+
+def test_a_kept_back_pass_on_is_said_after_the_fact_or_stands_alone() -> None:
+    asked: list[int] = []
+    passed = "I'll pass your request to the team; someone will call you back."
+    # the caller asks what a fact answers, the model only passes it on: the fact, then the
+    # pass-on (the caller still wants something done), not the offer of a message
+    said, answered = _speak(passed, "A 3 bedroom house at 24 Elm Street.", asked)
+    assert said == f"A 3 bedroom house at 24 Elm Street. {passed}" and answered
+    # no fact answers: the reply's own pass-on stands (not the deferral)
+    said, answered = _speak(passed, "", asked)
+    assert said == passed and not answered and len(asked) == 2
+
+
+def test_a_two_part_question_is_judged_by_its_best_part() -> None:
+    from appliance.assistants.fact_judge import parts_of
+
+    assert parts_of("What does express shipping cost, and can you deliver the same evening?") == [
+        "What does express shipping cost, and can you deliver the same evening?",
+        "What does express shipping cost",
+        "can you deliver the same evening",
+    ]
+    assert parts_of("Do you have a cat and dog policy?") == ["Do you have a cat and dog policy?"]
+    assert parts_of("Price? And hours?") == ["Price? And hours?"]  # parts too short: whole only
+    # the judge accepts the fact on its part; the whole question alone would be refused
+    judge, brain = _judge({"Question: What does the house cost": "yes"})
+    brain.odds["cost, and"] = {"no": 0.8, "yes": 0.2}  # the whole question: refused
+    elm = Found(Fact(topic="house", answer="The house costs 300,000 dollars."), 1.0, "team")
+    found, probs = judge.pick("What does the house cost, and is the price negotiable?", [elm])
+    assert found is elm and probs == {"house": 1.0}
+    assert len(brain.choose_calls) == 3  # the whole and both parts

@@ -136,6 +136,28 @@ def test_retrieval_finds_the_fact_and_keeps_other_assistants_facts_apart() -> No
     assert desk.retrieve("") == []
 
 
+def test_on_a_handoff_turn_the_facts_of_the_assistant_asked_count_too() -> None:
+    from appliance.assistants.call_facts import CallFacts
+
+    cfg, _ = _config_with_facts()
+    embedder = HashingEmbedder()
+    indexes = {
+        name: FactIndex(cfg, cfg.assistant(name), embedder)  # type: ignore[attr-defined]
+        for name in ("sales", "frontdesk")
+    }
+    facts = CallFacts(indexes, judge=None)  # type: ignore[arg-type]
+    asked = "How much is the premium package?"
+    # the front desk alone does not have the price list
+    alone = facts.retrieve("frontdesk", asked) or []
+    assert "premium package price" not in [f.fact.topic for f in alone]
+    # the caller asked sales, the router handed the turn to the front desk: sales' price counts
+    facts.new_turn()
+    both = facts.retrieve("frontdesk", asked, asked_of="sales") or []
+    assert both and both[0].fact.topic == "premium package price" and both[0].scope == "sales"
+    assert len({f.fact.topic for f in both}) == len(both)  # team facts once, not once per index
+    assert "premium package price: Premium is 199 dollars per month." in facts.given
+
+
 def test_a_deferred_question_goes_into_the_message_for_the_team() -> None:
     from types import SimpleNamespace
 
