@@ -43,11 +43,7 @@ def probe(engine: Engine, q: dict[str, Any], judge_ms: list[float]) -> dict[str,
     if probs:
         judge_ms.append((time.perf_counter() - t0) * 1000 / len(probs))
     # every retrieved fact's p(yes), not only until the judge was sure
-    parts = fact_judge.parts_of(asked)
-    every = {
-        f.fact.topic: max(engine.judge._p_yes(part, f) for part in parts)
-        for f in found[: fact_judge.MAX_FACTS]
-    }
+    every = {f.fact.topic: engine.judge.p_yes(asked, f) for f in found[: fact_judge.MAX_FACTS]}
     return {
         "ask": q["ask"],
         "kind": q["kind"],

@@ -53,10 +53,8 @@ class CallFacts:
         On a handoff turn the facts of the assistant the caller asked (`asked_of`) are searched
         too: the question was put to it, and a handoff made on a rule's near miss must not lose
         the price list the caller asked about."""
-        indexes = [
-            x for name in dict.fromkeys([assistant, asked_of]) if name
-            and (x := self.indexes.get(name)) is not None and len(x)
-        ]  # fmt: skip
+        named = (self.indexes.get(name) for name in dict.fromkeys([assistant, asked_of]))
+        indexes = [index for index in named if index is not None and len(index)]
         if not indexes:
             return None
         for index in indexes:

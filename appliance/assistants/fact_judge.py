@@ -109,15 +109,18 @@ class FactJudge:
         if not question.strip():
             return None, asked
         best: Found | None = None
-        parts = parts_of(question)
         for f in list(found)[:MAX_FACTS]:
-            p = asked[f.fact.topic] = max(self._p_yes(part, f) for part in parts)
+            p = asked[f.fact.topic] = self.p_yes(question, f)
             if p >= ACCEPT and (best is None or p > asked[best.fact.topic]):
                 best = f
             if p >= SURE:
                 break
         return best, asked
 
-    def _p_yes(self, question: str, found: Found) -> float:
-        _, probs = self.brain.choose(JUDGE_KEY, judge_input(question, found), ["no", "yes"])
-        return probs.get("yes", 0.0)
+    def p_yes(self, question: str, found: Found) -> float:
+        """How sure the model is that `found` answers `question`: its best over the whole
+        question and each of its parts."""
+        return max(
+            self.brain.choose(JUDGE_KEY, judge_input(part, found), ["no", "yes"])[1].get("yes", 0.0)
+            for part in parts_of(question)
+        )

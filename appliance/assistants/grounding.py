@@ -236,9 +236,9 @@ class Support:
 
 @dataclass(frozen=True)
 class Claim:
-    # price | number | calendar | policy | email | web | name | yes | done | deferral |
-    # passed on (the reply's own "I don't have that" or "I'll pass your request on", kept back
-    # while an office fact may answer)
+    # price | number | calendar | policy | email | web | name | yes | done, or the reply's own
+    # "I don't have that" (deferral) or "I'll pass your request on" (passed on), kept back while
+    # an office fact may answer
     kind: str
     text: str
 
