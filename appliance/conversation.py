@@ -665,8 +665,11 @@ class Conversation(OfficeRecords):
                 total_ms=round(total, 1),
             )
         )
-        # a question the facts could not answer goes to the team with the caller's details
+        # a question the facts could not answer goes to the team with the caller's details, and
+        # so does one the judge answered with a fact it was not sure of
+        unsure = self._answered and not self.facts.sure
         deferred = (self._blocked is not None and not self._answered) or says_deferral(reply)
+        deferred = deferred or unsure
         if deferred and asks(text):
             self._question = text  # kept until a message carries it
         elif asks(text) and self.facts.topics and fixed is None and not self._tools:

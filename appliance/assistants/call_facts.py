@@ -12,6 +12,7 @@ import logging
 from collections.abc import Mapping
 from typing import Protocol
 
+from appliance.assistants.fact_judge import SURE
 from appliance.assistants.facts import (
     ANSWER_SCORE,
     JUDGE_MIN_SCORE,
@@ -40,9 +41,11 @@ class CallFacts:
         self.asked = ""  # this turn's caller words, for the judge
         self.topics: list[str] = []  # the topics given to this turn's reply (and the judged one)
         self.judged = ""  # the topic of the fact the judge said answers this turn
+        self.sure = False  # the judge was sure of it (below: the question goes to the team too)
 
     def new_turn(self) -> None:
         self.candidates, self.asked, self.topics, self.judged = [], "", [], ""
+        self.sure = False
 
     def retrieve(self, assistant: str, text: str, asked_of: str = "") -> list[Found] | None:
         """The facts for this turn's reply (None: no assistant has facts for it). The judge
@@ -92,6 +95,7 @@ class CallFacts:
         if found is None:
             return ""
         self.judged = found.fact.topic
+        self.sure = probs.get(found.fact.topic, 0.0) >= SURE
         self.topics = list(dict.fromkeys([*self.topics, found.fact.topic]))
         self.given[f"{found.fact.topic}: {found.fact.answer}"] = None
         return found.fact.answer

@@ -34,8 +34,15 @@ _NO_ANSWER = re.compile(
     re.IGNORECASE,
 )
 _PASSED_ON = re.compile(r"pass (your|the) (request|question)", re.IGNORECASE)
+# a reply that did not understand the caller: with a fact at hand (a misheard "opening ours on
+# satur day" still finds the hours) it is kept back like "I don't have that information"
+_UNHEARD = re.compile(
+    r"didn'?t (quite )?(catch|understand|get) (that|you|what)|(could|can) you (please )?"
+    r"(rephrase|repeat|say that again)|not sure (what|i understand)",
+    re.IGNORECASE,
+)
 # claims only the office's texts can back, never the caller's words
-OFFICE_ONLY = ("price", "policy", "yes", "done")
+OFFICE_ONLY = ("price", "policy", "yes", "no", "done")
 
 
 def says_no_answer(reply: str) -> bool:
@@ -145,6 +152,17 @@ _WE_DO = re.compile(
     r"ship|service|handle)(?:s|es)?\b|\bthere(?: is|'s| are) (?:a|an|some|plenty of)\b",
     re.I,
 )
+# a "no" about what the office does or has ("We don't have a second office", "The studio is not
+# furnished", "there is no parking"): the caller's question cannot back it, the office's texts must
+_DENY = re.compile(
+    r"\b(?:(?:we|i|they|the (?:office|clinic|practice|shop|store|company|team))\s+"
+    r"(?:do not|don't|does not|doesn't|cannot|can't|can not|won't|will not)\s+(?:have|offer|"
+    r"provide|sell|carry|accept|take|support|cover|include|deliver|ship|open|allow|treat|see|"
+    r"speak|do|work|charge|need|require)\b|(?:they|the \w+|our \w+|this \w+)\s+"
+    r"(?:is not|isn't|are not|aren't|does not come|doesn't come)\b|"
+    r"(?:we|i|they|the \w+) (?:have|has|offer|offers) no\b|there(?: is|'s| are) no\b)",
+    re.I,
+)
 # an action the box says it did: only a tool's result can back it
 _DONE = words_of(
     "booked scheduled confirmed reserved cancelled canceled rescheduled ordered shipped "
@@ -190,7 +208,8 @@ def numbers(text: str) -> set[str]:
 
 def _stem(word: str) -> str:
     word = word.lower().strip("'’-")
-    return _STEM.sub("", word) if len(word) > 4 else word
+    # "minutes" and "minute", "prices" and "price" share a stem
+    return _STEM.sub("", word).removesuffix("e") if len(word) > 4 else word
 
 
 @dataclass(frozen=True)
@@ -209,6 +228,8 @@ class Support:
     prices: frozenset[str] = frozenset()  # the numbers the texts state as a price or percent
     # each price's texts (one per fact or prompt), as the stems of their specific words
     price_texts: Mapping[str, tuple[frozenset[str], ...]] = field(default_factory=dict)
+    # each number's texts, as the stems of all their words ("3 bedrooms": the listing's words)
+    number_texts: Mapping[str, tuple[frozenset[str], ...]] = field(default_factory=dict)
 
     @classmethod
     def of(
@@ -218,10 +239,13 @@ class Support:
         text = "\n".join(entries)
         said = [t for t in caller if t]
         price_texts: dict[str, list[frozenset[str]]] = {}
+        number_texts: dict[str, list[frozenset[str]]] = {}
         for entry in entries:
+            stems = frozenset(_stem(w) for w in _WORD.findall(entry))
             for c in _numbers_of(entry):
                 if c.kind == "price":
                     price_texts.setdefault(c.text, []).append(specific_words(entry))
+                number_texts.setdefault(c.text, []).append(stems)
         return cls(
             text,
             frozenset(numbers(text)),
@@ -231,12 +255,13 @@ class Support:
             frozenset(done),
             frozenset(price_texts),
             {k: tuple(v) for k, v in price_texts.items()},
+            {k: tuple(v) for k, v in number_texts.items()},
         )
 
 
 @dataclass(frozen=True)
 class Claim:
-    # price | number | calendar | policy | email | web | name | yes | done, or the reply's own
+    # price | number | calendar | policy | email | web | name | yes | no | done, or the reply's own
     # "I don't have that" (deferral) or "I'll pass your request on" (passed on), kept back while
     # an office fact may answer
     kind: str
@@ -292,7 +317,7 @@ def claims(sentence: str, language: str = "en") -> list[Claim]:
             out.append(Claim("policy", low))
         elif low in _DONE:
             out.append(Claim("done", low))
-    out += _affirmed(rest)
+    out += _affirmed(rest) + _denied(rest)
     if language != "en":
         return out
     for m in _CAPITALISED.finditer(rest):
@@ -304,6 +329,21 @@ def claims(sentence: str, language: str = "en") -> list[Claim]:
         if words:
             out.append(Claim("name", " ".join(words)))
     return out
+
+
+def _denied(sentence: str) -> list[Claim]:
+    """A "no" about the office: the words it denies (each a `no` claim). The box's own "I
+    don't have that information" is no claim."""
+    m = _DENY.search(sentence)
+    if m is None or says_no_answer(sentence):
+        return []
+    said = [w.lower() for w in _YES_WORD.findall(sentence[m.end() :])]
+    return [
+        Claim("no", w)
+        for w in dict.fromkeys(said)
+        if w not in _YES_PLAIN and w not in _CALENDAR and w not in _NUMBER_WORDS
+        and w not in _POLICY and w not in _DONE and len(w) > 2
+    ]  # fmt: skip
 
 
 def _affirmed(sentence: str) -> list[Claim]:
@@ -331,6 +371,8 @@ def unsupported(sentence: str, support: Support, language: str = "en") -> list[C
             ok = _backs(c, support.caller)  # the caller's own name, number, day
         if ok and c.kind == "price" and not _price_bound(c.text, sentence, names, support):
             ok, c = False, Claim("price", f"{c.text} (not for this)")
+        if ok and c.kind == "number" and not _count_bound(c.text, sentence, support):
+            ok, c = False, Claim("number", f"{c.text} (not of this)")
         if not ok:
             missing.append(c)
     return missing
@@ -356,6 +398,54 @@ def _price_bound(price: str, sentence: str, names: frozenset[str], support: Supp
     texts = support.price_texts.get(price, ())
     said = names or specific_words(sentence) - _common(support)
     return not said or not texts or any(said & t for t in texts)
+
+
+# what may follow a number without being what it counts ("9 am", "3 to 5 days", "2 of them")
+_NOT_COUNTED = words_of(
+    "am pm a.m p.m o'clock uhr and or to of in on at for or minus plus percent euro euros dollars "
+    "dollar bis und oder"
+)
+
+
+def _counted(number: str, sentence: str) -> list[str]:
+    """The words right after each place `number` is said ("3 technicians": technician), when
+    they name what it counts."""
+    out: list[str] = []
+    for m in _DIGITS.finditer(sentence):
+        if _norm_number(m.group(0)) == number:
+            out += _word_after(sentence, m.end())
+    for m in _WORD.finditer(sentence):
+        low = m.group(0).lower()
+        if low in _NUMBER_WORDS and str(_NUMBER_WORDS[low]) == number:
+            out += _word_after(sentence, m.end())
+    return out
+
+
+def _word_after(sentence: str, end: int) -> list[str]:
+    m = re.match(r"[\s-]*([A-Za-zÄÖÜäöüß][\w'’]*)", sentence[end:])
+    if m is None:
+        return []
+    word = m.group(1).lower()
+    if word in _NOT_COUNTED or word in _YES_PLAIN or word in _NUMBER_WORDS or word in _CALENDAR:
+        return []
+    return [_stem(word)]
+
+
+def _count_bound(number: str, sentence: str, support: Support) -> bool:
+    """A number is said of what the office counts with it: "We have 3 technicians" needs a
+    text where 3 and "technicians" are said together (a 3 in "3 devices" does not back it);
+    the caller's own "for 20 people" backs "a cake for 20 people". A number that counts
+    nothing named ("open until 6", "3 to 5 days") passes on its value alone."""
+    said = _counted(number, sentence)
+    if not said:
+        return True
+    for s in (support, support.caller):
+        if s is None:
+            continue
+        texts = s.number_texts.get(number, ())
+        if any(w in t for t in texts for w in said):
+            return True
+    return False
 
 
 def _common(support: Support) -> frozenset[str]:
@@ -436,7 +526,7 @@ class GroundingGuard:
     def _ok(self, chunk: str) -> bool:
         self.checked += 1
         missing = unsupported(chunk, self.support, self.language)
-        if self.known and says_no_answer(chunk):
+        if self.known and (says_no_answer(chunk) or _UNHEARD.search(chunk)):
             missing.append(Claim("deferral", chunk.strip()))
         elif self.known and says_passed_on(chunk):  # the fact may answer before it is passed on
             missing.append(Claim("passed on", chunk.strip()))

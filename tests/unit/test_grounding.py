@@ -307,3 +307,73 @@ def test_a_price_is_said_of_what_the_office_prices_at_it(sentence: str, bound: b
     )
     found = [f"{c.kind} {c.text}" for c in unsupported(sentence, support)]
     assert (found == []) is bound, found
+
+
+@pytest.mark.parametrize(
+    ("sentence", "bound"),
+    [
+        # eval split, starter: a 3 elsewhere in the facts backed "We have 3 technicians."
+        ("We have 3 technicians.", False),
+        ("We have three technicians on call.", False),
+        ("The Basic package covers 3 devices.", True),
+        ("A visit is a 30-minute appointment.", True),  # "minutes" and "minute" are one word
+        ("It takes 3 to 5 working days.", True),
+        ("We're open from 8 am.", True),  # "am" counts nothing
+        ("A cake for 20 people is no problem.", True),  # the caller's own "20 people"
+        ("A cake for 20 guests is no problem.", False),
+    ],
+)
+def test_a_count_is_said_of_what_the_office_counts(sentence: str, bound: bool) -> None:
+    support = Support.of(
+        [
+            "technician on call: A technician is on call around the clock for Premium.",
+            "Basic package: 49 dollars per month for up to 3 devices.",
+            "visits: A visit takes 30 minutes. Open from 8 am.",
+            "delivery: 3 to 5 working days.",
+        ],
+        caller=["I need a cake for 20 people"],
+    )
+    found = [f"{c.kind} {c.text}" for c in unsupported(sentence, support)]
+    assert (found == []) is bound, found
+
+
+@pytest.mark.parametrize(
+    ("sentence", "denied"),
+    [
+        # eval split: a "no" about the office that nothing the office said backs
+        ("I don't have a second office in Shelbyville.", "no second"),
+        ("The studio is not furnished.", "no furnished"),
+        ("We don't have an email address.", "no email"),
+        ("There is no waiting list.", "no waiting"),
+        # backed: the office says it has no shop
+        ("We don't have a physical store.", None),
+        ("The studio isn't near the station.", "no station"),
+        # the box's own words are no denial of a fact
+        ("I don't have that information here.", None),
+        ("Don't worry, I'll take a message.", None),
+        ("It's not a problem.", None),
+    ],
+)
+def test_a_no_about_the_office_needs_the_office_words(sentence: str, denied: str | None) -> None:
+    support = Support.of(
+        [
+            "no physical store: We are online only; there is no physical store to visit.",
+            "studio near the university: 650 dollars a month, 5 minutes from campus.",
+        ],
+        caller=["is the studio furnished, do you have an email or a second office"],
+    )
+    found = [f"{c.kind} {c.text}" for c in unsupported(sentence, support)]
+    if denied is None:
+        assert found == []
+    else:
+        assert denied in found
+
+
+def test_a_reply_that_did_not_understand_is_kept_back_when_a_fact_may_answer() -> None:
+    # eval split, garbled: "what are you're opening ours on satur day" found the hours, and the
+    # reply asked the caller to rephrase; with the fact at hand the judge is asked first
+    guard = GroundingGuard(SUPPORT, known=True)
+    assert guard.feed("Sorry, I didn't catch that. ") == ""
+    assert guard.blocked is not None and guard.blocked.claims[0].kind == "deferral"
+    plain = GroundingGuard(SUPPORT, known=False)
+    assert plain.feed("Sorry, I didn't catch that. ") == "Sorry, I didn't catch that. "
