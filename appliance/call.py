@@ -51,6 +51,7 @@ from appliance.conversation import Conversation
 from appliance.engine import Engine
 from appliance.events import Event
 from appliance.speech.asr import ASR_RATE, AsrEvent, AsrStream, Transcript
+from appliance.speech.language_check import other_language
 from appliance.speech.sentences import SentenceSplitter
 from appliance.speech.voices import SpeechModels
 
@@ -357,6 +358,8 @@ class CallLoop:
             transcript = (
                 spec[1] if spec is not None and speculative else self.asr.transcribe(job.event)
             )
+            language = self.conv.assistant.language
+            transcript = other_language(self.speech, transcript, job.event.audio, language)
             self._turn(transcript, speculative, job.epoch)
 
     def _turn(self, transcript: Transcript, speculative: bool, epoch: int) -> None:
@@ -373,7 +376,8 @@ class CallLoop:
             self.conv.cancel.clear()
         why = transcript.usable(
             min_speech_ms=self.speech_cfg.min_speech_ms,
-            min_confidence=self.speech_cfg.min_confidence,
+            # heard in the language it is in: the language itself says where the caller goes
+            min_confidence=0.0 if transcript.language else self.speech_cfg.min_confidence,
         )
         if why is not None:
             conf = round(transcript.confidence, 3)
@@ -423,7 +427,11 @@ class CallLoop:
             self._emit(ReplyEnd(t_ms=self.t_ms, turn=turn, cancelled=cancelled, chars=len(text)))
 
         result = self.conv.handle(
-            transcript.text, on_announce=on_announce, on_text=on_text, on_reply_end=on_reply_end
+            transcript.text,
+            language=transcript.language,
+            on_announce=on_announce,
+            on_text=on_text,
+            on_reply_end=on_reply_end,
         )
         for sentence in splitter.flush():  # a confirmation question comes without reply_end
             speak_sentence(sentence)

@@ -227,6 +227,7 @@ class Conversation(OfficeRecords):
         self,
         text: str,
         *,
+        language: str = "",
         on_announce: Callable[[str], None] | None = None,
         on_text: Callable[[str], None] | None = None,
         on_reply_end: Callable[[str, bool], None] | None = None,
@@ -237,7 +238,8 @@ class Conversation(OfficeRecords):
         target profile is activated), `on_text` each piece of the reply as it is generated,
         `on_reply_end` the reply and whether it was cancelled, as soon as generation stops.
         Slots are extracted after the reply (on a handoff too), so they never delay its first
-        words; their note reaches the model before the caller's next turn.
+        words; their note reaches the model before the caller's next turn. `language`: the
+        recogniser heard the caller speak this language (speech.language_check).
         """
         t0 = time.perf_counter()
         self.turn += 1
@@ -248,7 +250,7 @@ class Conversation(OfficeRecords):
         self.facts.new_turn()
         self.emit(CallerUtterance(self.id, turn=turn, assistant=self.current, text=text))
         earlier = [ln.text for ln in self.lines if ln.role == "caller"]
-        decision, rule, refused = self._route(text, earlier)
+        decision, rule, refused = self._route(text, earlier, language)
         t_route = time.perf_counter()
         if self._slots_pending:
             self._messages.append(Message("system", prompts.slots_note(self.slots)))
@@ -392,8 +394,13 @@ class Conversation(OfficeRecords):
         self.emit(ReplyCutOff(self.id, turn=turn, assistant=self.current, heard=heard))
 
     def _route(
-        self, text: str, earlier: list[str]
+        self, text: str, earlier: list[str], language: str = ""
     ) -> tuple[Decision, HandoffRule | None, str | None]:
+        spoken = self._language_rule(language)
+        if spoken is not None and self._pending is None and guard_verdict(text) is None:
+            why = f"the caller speaks {language} (heard by the language check)"
+            d = Decision(spoken.target, "language", why, {}, rule=spoken)
+            return self._checked(d, spoken, text)
         if self._pending is not None:
             pending = self._pending
             verdict = guard_verdict(text)
@@ -424,6 +431,16 @@ class Conversation(OfficeRecords):
             else:
                 self._ties_asked.add(pair)
         return self._checked(d, d.rule, text)
+
+    def _language_rule(self, language: str) -> HandoffRule | None:
+        """The current assistant's handoff to an assistant who speaks `language` (the highest
+        priority), when the caller was heard speaking a language other than its own."""
+        if not language or language == self.assistant.language:
+            return None
+        rules = [
+            r for r in self.assistant.handoffs if self.cfg.assistant(r.target).language == language
+        ]
+        return max(rules, key=lambda r: r.priority) if rules else None
 
     def _own_fact_keeps(self, d: Decision, text: str) -> Decision:
         """A handoff the LLM chose (no rule matched clearly) is not made when one of the current

@@ -11,6 +11,7 @@ BENCHES = [
     "bench_profile_switch.py",
     "bench_routing.py",
     "bench_voice.py",
+    "bench_asr_languages.py",
     "bench_barge_in.py",
     "bench_sip.py",
     "bench_report.py",

@@ -63,7 +63,7 @@ def speech_models() -> object:
     """Whisper, Piper and the starter team's fixed phrases, loaded once."""
     from appliance.speech.voices import SpeechModels
 
-    for name in ("whisper-tiny.en", "piper-joe"):
+    for name in ("whisper-tiny.en", "whisper-base", "piper-joe"):
         _require(name)
     speech = SpeechModels(load_config())
     speech.warm()

@@ -41,7 +41,7 @@ class Decision:
     """The router's verdict on one utterance."""
 
     target: str | None  # None = stay
-    path: str  # fast | llm | guard | confirm | facts (conversation.py kept it: own fact)
+    path: str  # fast | llm | guard | confirm | facts (kept: own fact) | clarify | language
     reason: str
     scores: dict[str, float] = field(default_factory=dict)
     latency_ms: float = 0.0

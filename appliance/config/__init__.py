@@ -230,6 +230,30 @@ class AsrChoice(StrictModel):
     """Manifest name of the model (a Vosk model added from a file works too)."""
 
 
+class LanguageCheck(StrictModel):
+    """Hearing a caller who speaks another of the team's languages to an English-only ear.
+
+    When the current assistant's recogniser is unsure of an utterance, a multilingual whisper
+    model names its language; a team language other than the assistant's, named with enough
+    probability, is heard again with that language's recogniser, and the assistant's handoff to
+    an assistant of that language is taken."""
+
+    model: str = "whisper-base"
+    """Manifest name of a multilingual whisper model (not a `.en` one)."""
+    below_confidence: float = Field(default=0.45, ge=0.0, le=1.0)
+    """Only utterances recognised with less confidence than this are checked (English callers
+    are heard with more, so they pay nothing)."""
+    min_probability: float = Field(default=0.15, ge=0.0, le=1.0)
+    """The other language must have at least this probability in whisper's detection."""
+
+    @field_validator("model")
+    @classmethod
+    def _multilingual(cls, value: str) -> str:
+        if value.endswith(".en"):
+            raise ValueError(f"{value} is English-only; language_check needs a multilingual model")
+        return value
+
+
 EMERGENCY_NUMBERS = {"de": "112"}
 REFUSAL_PHRASES = {
     "en": "I'm sorry, I can't help with that. Is there anything else I can do for you?",
@@ -291,6 +315,8 @@ class Speech(StrictModel):
     emergency: dict[str, str] = Field(default_factory=lambda: dict(EMERGENCY_PHRASES))
     """Said at once when a caller describes a medical emergency, per language; `{number}` is
     replaced by `team.emergency_number`."""
+    language_check: LanguageCheck | None = None
+    """Off by default; templates with a German assistant turn it on (see LanguageCheck)."""
     tts_threads: int = Field(default=1, ge=1, le=8)
     """onnxruntime threads of the Piper voice (1 is fastest on small boxes)."""
     asr_threads: int = Field(default=2, ge=1, le=8)

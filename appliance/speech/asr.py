@@ -35,6 +35,7 @@ class Transcript:
     speech_ms: int
     asr_ms: float
     backend: str
+    language: str = ""  # set when the language check heard another team language
 
     def joined(self, later: Transcript) -> Transcript:
         """This utterance and the one the caller went on with, heard as one (confidence weighted
@@ -47,6 +48,7 @@ class Transcript:
             self.speech_ms + later.speech_ms,
             self.asr_ms + later.asr_ms,
             later.backend,
+            later.language,
         )
 
     def usable(self, *, min_speech_ms: int, min_confidence: float) -> str | None:

