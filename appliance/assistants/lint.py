@@ -1,8 +1,9 @@
 """The config checker's warnings: vague or overlapping conditions, unreachable assistants,
 cycles with no exit, no route to a human, and of the office facts: duplicate topics, answers on
 the same topic with different numbers, facts no caller can reach (on an unreachable assistant, or
-not retrieved by their own topic), a call back promised without take_message; errors: unknown
-tools, tools without code on this box (appliance/tools: TOOLS and PLANNED), missing adapters."""
+not retrieved by their own topic), a call back promised without take_message, an assistant
+whose recogniser does not know its language; errors: unknown tools, tools without code on this
+box (appliance/tools: TOOLS and PLANNED), missing adapters."""
 
 from __future__ import annotations
 
@@ -67,6 +68,36 @@ def lint(cfg: Config, embedder: Embedder | None = None) -> list[Problem]:
     if embedder is not None:
         out += _facts_not_retrieved(cfg, embedder)
     out += _callback_promises(cfg)
+    out += _ears(cfg)
+    return out
+
+
+def _ears(cfg: Config) -> list[Problem]:
+    """An assistant of another language heard by an English-only whisper hears its callers as
+    (bad) English; a team of several languages without speech.language_check routes a caller
+    of another language only when they ask in English."""
+    out = []
+    languages = {a.language for a in cfg.assistants}
+    for ai, a in enumerate(cfg.assistants):
+        model = cfg.speech.asr_for(a.language).model
+        if a.language != "en" and model.endswith(".en"):
+            out.append(
+                Problem(
+                    "warning",
+                    f"assistants[{ai}] ({a.name}).language",
+                    f"'{a.language}' callers are heard by {model}, which knows English only: "
+                    f"set speech.asr.{a.language} to a multilingual model (whisper-base)",
+                )
+            )
+    if len(languages) > 1 and cfg.speech.language_check is None:
+        out.append(
+            Problem(
+                "warning",
+                "speech.language_check",
+                f"the team speaks {', '.join(sorted(languages))} but the box does not check "
+                "which language a caller speaks: set speech.language_check: {}",
+            )
+        )
     return out
 
 

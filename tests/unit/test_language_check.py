@@ -122,3 +122,19 @@ def test_without_a_language_the_router_decides_as_before() -> None:
     conv = _conv()
     r = conv.handle("What are your opening hours?", language="")
     assert r.assistant == "frontdesk" and r.decision.path != "language"
+
+
+def _lint_speech(edit: Any) -> list[str]:
+    from appliance.assistants.lint import lint
+
+    data = yaml.safe_load(dump_config(load_config()))
+    edit(data["speech"])
+    return [str(p) for p in lint(parse_config(data)) if p.location.startswith(("speech", "assi"))]
+
+
+def test_the_config_checker_warns_of_a_german_assistant_with_english_ears() -> None:
+    assert not [p for p in _lint_speech(lambda s: None) if "English only" in p or "language" in p]
+    problems = _lint_speech(lambda s: s["asr"].pop("de"))
+    assert any("(german).language" in p and "English only" in p for p in problems), problems
+    problems = _lint_speech(lambda s: s.pop("language_check"))
+    assert any(p.startswith("warning: speech.language_check") for p in problems), problems
