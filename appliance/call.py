@@ -220,6 +220,10 @@ class CallLoop:
     def pull(self) -> Samples:
         return self.playout.pop(self.frame)
 
+    def _fixed(self, name: str) -> str:
+        """A fixed phrase in the current assistant's language."""
+        return self.speech_cfg.fixed(name, self.conv.assistant.language)
+
     def _ears_loop(self) -> None:
         while True:
             frame = self._inbound.get()
@@ -309,7 +313,7 @@ class CallLoop:
             if mouth_idle and not self.playout.playing:
                 self._fillers += 1
                 self._emit(Filler(t_ms=self.t_ms, waited_ms=self.t_ms - since))
-                self._say(self.speech_cfg.one_moment, "phrase", self.conv.turn)
+                self._say(self._fixed("one_moment"), "phrase", self.conv.turn)
         if self.busy or self.playout.playing or self.hold:
             self._silence_ms = 0
             return
@@ -318,12 +322,12 @@ class CallLoop:
         self._silence_ms += 20
         if self._silence_ms >= self.speech_cfg.hangup_after_s * 1000:
             self._emit(Silence(t_ms=self.t_ms, action="goodbye", silent_ms=self._silence_ms))
-            self.say(self.speech_cfg.goodbye)
+            self.say(self._fixed("goodbye"))
             self._closing = "silence"
         elif self._silence_ms >= self.speech_cfg.reprompt_after_s * 1000 and not self._reprompted:
             self._reprompted = True
             self._emit(Silence(t_ms=self.t_ms, action="reprompt", silent_ms=self._silence_ms))
-            self.say(self.speech_cfg.reprompt)
+            self.say(self._fixed("reprompt"))
 
     # -- worker -----------------------------------------------------------------------------
 
@@ -339,7 +343,7 @@ class CallLoop:
                 _LOGGER.exception("call %s: turn failed", self.conv.id)
                 why = "turn failed; apologised to the caller"
                 self._emit(TurnFailed(t_ms=self.t_ms, message=why))
-                self.say(self.speech_cfg.apology)
+                self.say(self._fixed("apology"))
             finally:
                 self._working.clear()
 
@@ -383,7 +387,7 @@ class CallLoop:
             conf = round(transcript.confidence, 3)
             self._emit(Ignored(t_ms=self.t_ms, text=transcript.text, reason=why, confidence=conf))
             if why.startswith("low confidence"):
-                self.say(self.speech_cfg.not_understood)
+                self.say(self._fixed("not_understood"))
             return
         self._emit(
             Heard(
@@ -495,7 +499,7 @@ class CallLoop:
     def _on_segment(self, seg: Segment) -> None:
         if self._waiting_since is not None and (
             seg.kind == "announcement"
-            or (seg.kind == "phrase" and seg.text == self.speech_cfg.one_moment)
+            or (seg.kind == "phrase" and seg.text == self._fixed("one_moment"))
         ):
             # still no answer: the silence after this audio counts towards the next "one moment"
             self._waiting_since = self.t_ms + len(seg.audio) * 1000 // self.rate

@@ -12,6 +12,7 @@ BENCHES = [
     "bench_routing.py",
     "bench_voice.py",
     "bench_asr_languages.py",
+    "bench_german_voice.py",
     "bench_barge_in.py",
     "bench_sip.py",
     "bench_report.py",

@@ -75,6 +75,15 @@ class Voice(StrictModel):
     """Manifest name of the Piper voice."""
     length_scale: float = Field(default=1.0, gt=0.3, lt=3.0)
     """Speaking rate: above 1 is slower, below 1 faster."""
+    phonemes: str | None = Field(default=None, pattern=r"^[a-z]{2,3}(-[a-z0-9]{2,8})?$")
+    """espeak-ng language whose phonemes the voice speaks (default: the voice's own). "de" lets
+    the English joe voice read German as German sounds: no German Piper voice installs offline,
+    and this is the most intelligible German the box has (bench/bench_german_voice.py)."""
+
+    @property
+    def key(self) -> str:
+        """One loaded voice per model and phoneme language."""
+        return f"{self.model}@{self.phonemes}" if self.phonemes else self.model
 
 
 class Lora(StrictModel):
@@ -254,6 +263,25 @@ class LanguageCheck(StrictModel):
         return value
 
 
+class LocalPhrases(StrictModel):
+    """The call's fixed phrases in another language; a phrase left out is said in English."""
+
+    reprompt: str | None = None
+    goodbye: str | None = None
+    not_understood: str | None = None
+    one_moment: str | None = None
+    apology: str | None = None
+
+
+FIXED_PHRASE_NAMES = ("reprompt", "goodbye", "not_understood", "one_moment", "apology")
+GERMAN_PHRASES = LocalPhrases(
+    reprompt="Sind Sie noch da?",
+    goodbye="Ich höre niemanden mehr in der Leitung und beende den Anruf jetzt. Auf Wiederhören!",
+    not_understood="Entschuldigung, das habe ich nicht verstanden. Könnten Sie es wiederholen?",
+    one_moment="Einen Moment, bitte.",
+    apology="Entschuldigung, bei mir ist etwas schiefgegangen. Könnten Sie das wiederholen?",
+)
+
 EMERGENCY_NUMBERS = {"de": "112"}
 REFUSAL_PHRASES = {
     "en": "I'm sorry, I can't help with that. Is there anything else I can do for you?",
@@ -302,6 +330,9 @@ class Speech(StrictModel):
     not_understood: str = "Sorry, I didn't catch that. Could you say it again?"
     one_moment: str = "One moment, please."
     apology: str = "I'm sorry, something went wrong on my side. Could you say that again?"
+    phrases: dict[str, LocalPhrases] = Field(default_factory=lambda: {"de": GERMAN_PHRASES})
+    """The five phrases above in other languages, said to callers of an assistant of that
+    language (German built in)."""
     refusal: dict[str, str] = Field(default_factory=lambda: dict(REFUSAL_PHRASES))
     """Said instead of a reply when the caller tries to steer the assistant (prompt injection)
     or a reply would quote its instructions; per language ("en" is the fallback)."""
@@ -344,6 +375,16 @@ class Speech(StrictModel):
             self.after_fact.get(language) or self.after_fact.get("en")
             or AFTER_FACT_PHRASES["en"]
         )  # fmt: skip
+
+    def fixed(self, name: str, language: str) -> str:
+        """Fixed phrase `name` (reprompt, goodbye, not_understood, one_moment, apology) in
+        `language`, else in English."""
+        local = self.phrases.get(language)
+        text = getattr(local, name) if local is not None else None
+        return str(text or getattr(self, name))
+
+    def fixed_all(self, language: str) -> list[str]:
+        return [self.fixed(name, language) for name in FIXED_PHRASE_NAMES]
 
     def emergency_for(self, language: str, number: str) -> str:
         text = self.emergency.get(language) or self.emergency.get("en") or EMERGENCY_PHRASES["en"]

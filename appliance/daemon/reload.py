@@ -77,9 +77,8 @@ def live_config(new: Config, running: Config) -> Config:
 def warm_speech(speech: SpeechModels, cfg: Config) -> None:
     """Synthesize the new config's fixed phrases (greetings, announcements) before new calls
     use it; voices load on first use. Recognisers load when a call first needs them."""
-    said = cfg.speech
-    fixed = [said.reprompt, said.goodbye, said.not_understood, said.one_moment, said.apology]
     for a in cfg.assistants:
+        fixed = cfg.speech.fixed_all(a.language)
         texts = [a.greeting, *fixed, *(r.announcement for r in a.handoffs)]
         texts += [r.confirm for r in a.handoffs if r.confirm]
         for text in texts:

@@ -36,7 +36,9 @@ class TtsVoice(Protocol):
 class PiperTts:
     """One loaded Piper voice; thread-safe (one synthesis at a time)."""
 
-    def __init__(self, folder: Path, *, threads: int = 1) -> None:
+    def __init__(self, folder: Path, *, threads: int = 1, phonemes: str | None = None) -> None:
+        """`phonemes`: the espeak-ng language the text is phonemized in (default: the voice's)."""
+        import dataclasses
         import json
 
         import onnxruntime  # here, not at the top: the voices module must import light
@@ -54,6 +56,8 @@ class PiperTts:
         opts.log_severity_level = 3
         try:
             config = PiperConfig.from_dict(json.loads(Path(f"{onnx}.json").read_text()))
+            if phonemes:
+                config = dataclasses.replace(config, espeak_voice=phonemes)
             session = onnxruntime.InferenceSession(
                 str(onnx), sess_options=opts, providers=["CPUExecutionProvider"]
             )
@@ -65,6 +69,11 @@ class PiperTts:
             espeak_data_dir=Path(ESPEAK_DATA_DIR),
             download_dir=folder,
         )
+        if phonemes:
+            try:
+                self.voice.phonemize("a")
+            except Exception as err:  # espeak-ng raises its own error for an unknown voice
+                raise SpeechError(f"espeak-ng has no phonemes for {phonemes!r}: {err}") from err
         self.rate = int(config.sample_rate)
         self.lock = threading.Lock()
         ms = (time.perf_counter() - t0) * 1e3

@@ -109,16 +109,20 @@ class SpeechModels:
 
     def voice(self, voice: Voice) -> TtsVoice:
         with self._lock:
-            if voice.model not in self._voices:
+            if voice.model in self._voices and not voice.phonemes:
+                return self._voices[voice.model]  # also a voice made by the caller of __init__
+            if voice.key not in self._voices:
                 folder = model_path(voice.model, models_dir=self.models_dir)
-                self._voices[voice.model] = PiperTts(folder, threads=self.cfg.speech.tts_threads)
-            return self._voices[voice.model]
+                self._voices[voice.key] = PiperTts(
+                    folder, threads=self.cfg.speech.tts_threads, phonemes=voice.phonemes
+                )
+            return self._voices[voice.key]
 
     # -- fixed phrases ----------------------------------------------------------------------
 
     def phrase(self, voice: Voice, text: str) -> Samples:
         """Audio of a phrase that never changes, synthesized on first use and kept."""
-        key = (voice.model, voice.length_scale, text)
+        key = (voice.key, voice.length_scale, text)
         cached = self._phrases.get(key)
         if cached is None:
             cached = self.voice(voice).speak(text, length_scale=voice.length_scale, rate=self.rate)
@@ -126,14 +130,14 @@ class SpeechModels:
         return cached
 
     def has_phrase(self, voice: Voice, text: str) -> bool:
-        return (voice.model, voice.length_scale, text) in self._phrases
+        return (voice.key, voice.length_scale, text) in self._phrases
 
     def warm(self) -> float:
         """Load every model the team uses and synthesize its fixed phrases (ms)."""
         t0 = time.perf_counter()
         said = self.cfg.speech
-        fixed = [said.reprompt, said.goodbye, said.not_understood, said.one_moment, said.apology]
         for a in self.cfg.assistants:
+            fixed = said.fixed_all(a.language)
             self.asr(a.language)
             if said.language_check is not None:
                 self.detector()

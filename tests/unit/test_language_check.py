@@ -138,3 +138,25 @@ def test_the_config_checker_warns_of_a_german_assistant_with_english_ears() -> N
     assert any("(german).language" in p and "English only" in p for p in problems), problems
     problems = _lint_speech(lambda s: s.pop("language_check"))
     assert any(p.startswith("warning: speech.language_check") for p in problems), problems
+
+
+def test_a_voice_can_speak_german_phonemes_and_is_its_own_voice() -> None:
+    from appliance.config import Voice
+
+    german = load_config().assistant("german").voice
+    assert (german.model, german.phonemes, german.key) == ("piper-joe", "de", "piper-joe@de")
+    assert Voice().key == "piper-joe"
+    with pytest.raises(ValidationError):
+        Voice(phonemes="German; rm -rf /")
+
+
+def test_the_fixed_phrases_are_german_for_a_german_assistant() -> None:
+    speech = load_config().speech
+    assert speech.fixed("one_moment", "de") == "Einen Moment, bitte."
+    assert speech.fixed("not_understood", "de").startswith("Entschuldigung")
+    assert speech.fixed("one_moment", "en") == speech.one_moment == "One moment, please."
+    data = yaml.safe_load(dump_config(load_config()))
+    data["speech"]["phrases"] = {"de": {"reprompt": "Hallo?"}}
+    edited = parse_config(data).speech
+    assert edited.fixed("reprompt", "de") == "Hallo?"
+    assert edited.fixed("goodbye", "de") == edited.goodbye  # left out: said in English
