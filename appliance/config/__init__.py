@@ -273,7 +273,7 @@ class LocalPhrases(StrictModel):
     apology: str | None = None
 
 
-FIXED_PHRASE_NAMES = ("reprompt", "goodbye", "not_understood", "one_moment", "apology")
+FIXED_PHRASE_NAMES = tuple(LocalPhrases.model_fields)
 GERMAN_PHRASES = LocalPhrases(
     reprompt="Sind Sie noch da?",
     goodbye="Ich höre niemanden mehr in der Leitung und beende den Anruf jetzt. Auf Wiederhören!",

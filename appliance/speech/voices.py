@@ -136,11 +136,11 @@ class SpeechModels:
         """Load every model the team uses and synthesize its fixed phrases (ms)."""
         t0 = time.perf_counter()
         said = self.cfg.speech
+        if said.language_check is not None:
+            self.detector()
         for a in self.cfg.assistants:
             fixed = said.fixed_all(a.language)
             self.asr(a.language)
-            if said.language_check is not None:
-                self.detector()
             texts = [a.greeting, *fixed, *(r.announcement for r in a.handoffs)]
             texts += [r.confirm for r in a.handoffs if r.confirm]
             texts += guard_sentences(self.cfg, a.language)

@@ -126,7 +126,8 @@ class PersonTransfer:
             time.sleep(HOLD_EVERY_S)
             if not self.transferring or self.loop.ended.is_set():
                 return
-            self.loop.say(self.cfg.speech.one_moment, record=False)
+            language = self.loop.conv.assistant.language
+            self.loop.say(self.cfg.speech.fixed("one_moment", language), record=False)
 
     def _brief_and_hand_over(self, name: str, said: str) -> None:
         summary = summary_for_person(self.loop.conv, said)
