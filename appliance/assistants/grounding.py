@@ -41,8 +41,17 @@ _UNHEARD = re.compile(
     r"(rephrase|repeat|say that again)|not sure (what|i understand)",
     re.IGNORECASE,
 )
+# the model talking about its own instructions ("not provided in the information given", "the
+# facts I was given"): never said to a caller; the deferral is said instead
+_META = re.compile(
+    r"\b(?:the|this) (?:information|facts?|context|details|text) (?:given|provided|above|"
+    r"i (?:was|have been) given|i have)\b|\bnot (?:provided|given|listed|mentioned|included|"
+    r"specified) in the (?:information|facts?|context|text)\b|\bbased on the (?:information|"
+    r"facts?|context) (?:given|provided)\b",
+    re.IGNORECASE,
+)
 # claims only the office's texts can back, never the caller's words
-OFFICE_ONLY = ("price", "policy", "yes", "no", "done")
+OFFICE_ONLY = ("price", "policy", "yes", "no", "done", "do")
 
 
 def says_no_answer(reply: str) -> bool:
@@ -122,6 +131,7 @@ _PRICE_PLAIN = words_of(
     "comes come rent rents rental sale"
 )
 _STEM = re.compile(r"(ies|es|s|ed|ing)$")
+_SENTENCE_SPLIT = re.compile(r"(?<=[.!?;])\s+|\n+")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _URL = re.compile(r"\b(?:https?://|www\.)\S+|\b[\w-]+\.(?:com|org|net|de|example|io)\b", re.I)
 _DIGITS = re.compile(r"\d+(?:[.,]\d{3})*(?:[.,]\d+)?")
@@ -149,7 +159,10 @@ _WE_DO = re.compile(
     r"\b(?:we|our (?:office|team|practice|clinic|shop|store|company)|the (?:office|clinic|"
     r"practice|shop)|dr\.? [a-z]+)\s+(?:do |does |also |can |will |both )?(?:offer|provide|"
     r"have|accept|take|sell|carry|support|cover|speak|treat|see|fix|repair|install|deliver|"
-    r"ship|service|handle)(?:s|es)?\b|\bthere(?: is|'s| are) (?:a|an|some|plenty of)\b",
+    r"ship|service|handle)(?:s|es)?\b|\bthere(?: is|'s| are) (?:a|an|some|plenty of)\b|"
+    # what a thing can do or be ("It can be done in French", "they can speak Spanish"): the
+    # caller naming French does not make it so
+    r"\b(?:it|this|that|they)\s+can\s+(?:also\s+)?(?:be\s+)?",
     re.I,
 )
 # a "no" about what the office does or has ("We don't have a second office", "The studio is not
@@ -175,7 +188,7 @@ _YES_PLAIN = words_of(
     "really very a an the and or but of to in on at for with from by as about any some all "
     "more most other so then there here what which who how when where why if yes yeah yep "
     "course absolutely certainly definitely indeed help happy glad please thank thanks great "
-    "good fine okay ok right well need want like get make let know one moment sure "
+    "good fine okay ok right well need want like get make let know one moment sure done "
     "that's we're we've you're there's i'm i'll i'd i've can't don't doesn't isn't "
     "office team message messages hold call calls caller colleague line minute wait name "
     "number details question questions request information assistant offer offers "
@@ -230,6 +243,11 @@ class Support:
     price_texts: Mapping[str, tuple[frozenset[str], ...]] = field(default_factory=dict)
     # each number's texts, as the stems of all their words ("3 bedrooms": the listing's words)
     number_texts: Mapping[str, tuple[frozenset[str], ...]] = field(default_factory=dict)
+    # the stems of each sentence of the texts: what is said together ("For a burst pipe, close
+    # the main water valve." and "For sparks, switch off the main breaker." are two)
+    sentences: tuple[frozenset[str], ...] = ()
+    # the specific words of each sentence that says something is free ("Hardware quotes are free")
+    free: tuple[frozenset[str], ...] = ()
 
     @classmethod
     def of(
@@ -256,14 +274,26 @@ class Support:
             frozenset(price_texts),
             {k: tuple(v) for k, v in price_texts.items()},
             {k: tuple(v) for k, v in number_texts.items()},
+            tuple(
+                frozenset(_stem(w) for w in _WORD.findall(part))
+                for entry in entries
+                for part in _SENTENCE_SPLIT.split(entry)
+                if part.strip()
+            ),
+            tuple(
+                specific_words(part)
+                for entry in entries
+                for part in _SENTENCE_SPLIT.split(entry)
+                if _FREE.search(part)
+            ),
         )
 
 
 @dataclass(frozen=True)
 class Claim:
-    # price | number | calendar | policy | email | web | name | yes | no | done, or the reply's own
-    # "I don't have that" (deferral) or "I'll pass your request on" (passed on), kept back while
-    # an office fact may answer
+    # price | number | calendar | policy | email | web | name | yes | no | done | where | do, or
+    # the reply's own "I don't have that" (deferral) or "I'll pass your request on" (passed on),
+    # kept back while an office fact may answer, or its words about its instructions (meta)
     kind: str
     text: str
 
@@ -317,7 +347,7 @@ def claims(sentence: str, language: str = "en") -> list[Claim]:
             out.append(Claim("policy", low))
         elif low in _DONE:
             out.append(Claim("done", low))
-    out += _affirmed(rest) + _denied(rest)
+    out += _affirmed(rest) + _denied(rest) + _located(rest) + _instructed(rest)
     if language != "en":
         return out
     for m in _CAPITALISED.finditer(rest):
@@ -346,6 +376,63 @@ def _denied(sentence: str) -> list[Claim]:
     ]  # fmt: skip
 
 
+# "Our servers are located at 300 Market Street": the place is said of a thing ("servers"), and
+# an office text must say it of that thing (the address is the office's, not the servers')
+_LOCATED = re.compile(
+    r"\b([A-Za-z]+)\s+(?:is|are|'s|'re)\s+(?:(?:located|based|hosted|housed|stored|kept|"
+    r"situated|run)\s+)?(?:at|in|on|from)\s+(?:the\s+)?(?=\d|[A-Z])([\w-]+)"
+)
+# a safety instruction ("turn off the main breaker", "close the main water valve", "leave the
+# building"): an office sentence must give it for what the reply says it is for
+_INSTRUCT = re.compile(
+    r"\b(?:(?:turn|switch|shut)\s+(?:off|on)\s+(?:the|your|any|all)|(?:turn|switch|shut)\s+"
+    r"(?:the|your|any|all)|close\s+(?:the|your|any|all)|unplug\s+(?:the|your|any|all)|"
+    r"(?:leave|evacuate)\s+the)\s+((?:[a-z]+\s+){0,2}?[a-z]+)(?:\s+(?:off|on))?"
+    r"(?=\s+(?:if|to|and|or|now|right|first|immediately|before|until|so|at|in|for|then)\b|"
+    r"[.,;!]|$)",
+    re.I,
+)
+# words around an instruction that say nothing about what it is for ("now", "if it is safe")
+_INSTRUCT_PLAIN = words_of(
+    "now right away immediately first please safe safely quickly straight careful carefully "
+    "if it is possible able"
+)
+# what a place said of the office itself names: the office, whatever the office calls itself
+_SELF = words_of(
+    "office clinic practice shop store studio agency company business bakery salon showroom "
+    "branch headquarters premises"
+)
+
+
+def _located(sentence: str) -> list[Claim]:
+    """A place said of a thing: a `where` claim "thing|place" (pronouns and the office itself
+    say nothing about what is there)."""
+    out: list[Claim] = []
+    for m in _LOCATED.finditer(sentence):
+        thing = m.group(1).lower()
+        if thing in _YES_PLAIN | _SELF or thing in _NUMBER_WORDS or len(thing) < 3:
+            continue
+        out.append(Claim("where", f"{thing}|{m.group(2).lower()}"))
+    return out
+
+
+def _instructed(sentence: str) -> list[Claim]:
+    """An instruction: a `do` claim "object|context", the context being what the sentence says
+    it is for (before it: "To stop the water spraying from a pipe, ..."; else after it, up to an
+    "if")."""
+    out: list[Claim] = []
+    for m in _INSTRUCT.finditer(sentence):
+        what = specific_words(m.group(1))
+        if not what:
+            continue
+        before = sentence[: m.start()]
+        after = re.split(r"\bif\b", sentence[m.end() :], maxsplit=1)[0]
+        plain = frozenset(_stem(w) for w in _INSTRUCT_PLAIN)
+        context = (specific_words(before) or specific_words(after)) - what - plain
+        out.append(Claim("do", f"{' '.join(sorted(what))}|{' '.join(sorted(context))}"))
+    return out
+
+
 def _affirmed(sentence: str) -> list[Claim]:
     """A yes or a "we offer ...": the words it affirms (each a `yes` claim)."""
     m = _AFFIRM.search(sentence) or _WE_DO.search(sentence)
@@ -365,8 +452,11 @@ def unsupported(sentence: str, support: Support, language: str = "en") -> list[C
     missing: list[Claim] = []
     found = claims(sentence, language)
     names = frozenset(_stem(w) for c in found if c.kind == "name" for w in c.text.split())
+    free = _free_backs(sentence, support)
     for c in found:
         ok = _backs(c, support)
+        if not ok and free and c.kind in ("yes", "no", "policy"):
+            ok = True  # "we don't charge for a hardware quote": "Hardware quotes are free"
         if not ok and c.kind not in OFFICE_ONLY and support.caller is not None:
             ok = _backs(c, support.caller)  # the caller's own name, number, day
         if ok and c.kind == "price" and not _price_bound(c.text, sentence, names, support):
@@ -376,6 +466,39 @@ def unsupported(sentence: str, support: Support, language: str = "en") -> list[C
         if not ok:
             missing.append(c)
     return missing
+
+
+# "we don't charge for ...", "you don't have to pay to park", "there is no fee for ...": the
+# office's "... is free" said the other way round
+_NO_CHARGE = re.compile(
+    r"\b(?:don'?t|do not|doesn'?t|does not|won'?t|will not|never|not)\s+(?:have to\s+|need to\s+)?"
+    r"(?:charge|cost|pay)\b|\bno (?:charge|fee|cost)s?\b|\bnothing to pay\b|"
+    r"\bwithout (?:a |any )?(?:charge|fee)\b",
+    re.I,
+)
+# the words of such a sentence it may claim when the office calls the thing free
+_FREE_SAYS = words_of(
+    "charge charges charged fee fees cost costs pay paying anything nothing extra"
+)
+
+
+def _free_backs(sentence: str, support: Support) -> bool:
+    """A "no charge" sentence is backed by an office sentence that calls the same thing free:
+    the sentence's specific words are in it (all of one or two, all but one of three or more;
+    "value" finds "valuation"). "No fee for missing an appointment" is not backed by "Please
+    cancel an appointment 24 hours ahead; cancelling is free": missing is not cancelling."""
+    if not _NO_CHARGE.search(sentence) or not support.free:
+        return False
+    words = specific_words(sentence) - {_stem(w) for w in _FREE_SAYS | _SELF}
+    if not words:
+        return False
+
+    def near(w: str, t: frozenset[str]) -> bool:
+        return any(w == x or (len(w) >= 4 and x.startswith(w)) or
+                   (len(x) >= 4 and w.startswith(x)) for x in t)  # fmt: skip
+
+    need = len(words) - (1 if len(words) >= 3 else 0)
+    return any(sum(near(w, t) for w in words) >= need for t in support.free)
 
 
 def specific_words(text: str) -> frozenset[str]:
@@ -474,6 +597,14 @@ def _backs(c: Claim, support: Support) -> bool:
         return all(_stem(w) in support.words for w in c.text.split())
     if c.kind == "done":
         return c.text in support.done
+    if c.kind == "where":  # the thing and the place in one sentence of the office's texts
+        need = frozenset(_stem(w) for w in c.text.split("|"))
+        return any(need <= t for t in support.sentences)
+    if c.kind == "do":  # the instruction's object, and (if the reply says) what it is for
+        what, _, context = c.text.partition("|")
+        need = frozenset(what.split())  # stems already
+        about = frozenset(context.split())
+        return any(need <= t and (not about or about & t) for t in support.sentences)
     if c.text == "free":
         return bool(_FREE.search(support.text)) or "free" in support.words
     return _stem(c.text) in support.words
@@ -526,6 +657,8 @@ class GroundingGuard:
     def _ok(self, chunk: str) -> bool:
         self.checked += 1
         missing = unsupported(chunk, self.support, self.language)
+        if _META.search(chunk):
+            missing.append(Claim("meta", chunk.strip()))
         if self.known and (says_no_answer(chunk) or _UNHEARD.search(chunk)):
             missing.append(Claim("deferral", chunk.strip()))
         elif self.known and says_passed_on(chunk):  # the fact may answer before it is passed on

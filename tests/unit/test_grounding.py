@@ -377,3 +377,132 @@ def test_a_reply_that_did_not_understand_is_kept_back_when_a_fact_may_answer() -
     assert guard.blocked is not None and guard.blocked.claims[0].kind == "deferral"
     plain = GroundingGuard(SUPPORT, known=False)
     assert plain.feed("Sorry, I didn't catch that. ") == "Sorry, I didn't catch that. "
+
+
+@pytest.mark.parametrize(
+    ("sentence", "missing"),
+    [
+        # dev split, saas: the office's address said of the servers
+        ("Our servers are located at 300 Market Street, Springfield.", "where servers|300"),
+        ("Our office is at 300 Market Street, Springfield.", None),
+        ("We are at 300 Market Street.", None),
+        ("The clinic is at 300 Market Street.", None),  # the office under another name
+        ("The flat is in Oakwood.", None),  # the caller's own words
+        ("Your data is stored in Springfield.", "where data|springfield"),
+    ],
+)
+def test_a_place_is_said_of_what_the_office_places_there(
+    sentence: str, missing: str | None
+) -> None:
+    support = Support.of(
+        ["office address: Our office is at 300 Market Street, Springfield."],
+        caller=["Where are your servers located?", "my flat in Oakwood"],
+    )
+    found = [f"{c.kind} {c.text}" for c in unsupported(sentence, support)]
+    assert found == ([] if missing is None else [missing])
+
+
+EMERGENCY = [
+    "You are the emergency assistant. For a gas smell, tell the caller to leave the building "
+    "and not to use switches. For a burst pipe, tell them to close the main water valve. For "
+    "sparks or burning smells, switch off the main breaker if it is safe.",
+    "burst pipe: For a burst pipe, close the main water valve to stop the water.",
+    "sparks or burning smell: For sparks or a burning smell, switch off the main breaker if it "
+    "is safe to do so.",
+]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "bound"),
+    [
+        # eval split, trade: the breaker (for sparks) told to a caller with a burst pipe
+        (
+            "To stop the water spraying from a pipe under the sink, turn off the main breaker "
+            "if it is safe.",
+            False,
+        ),
+        ("To stop the water, close the main water valve.", True),
+        ("Close the main water valve now.", True),
+        ("If you see sparks, switch off the main breaker if it is safe to do so.", True),
+        ("Please leave the building now and don't use any switches.", True),
+        ("Switch the heating off and call us.", False),  # no office text says so
+        ("Please leave your phone number.", True),  # no instruction about the property
+    ],
+)
+def test_an_instruction_is_the_office_s_own_for_that_situation(sentence: str, bound: bool) -> None:
+    support = Support.of(EMERGENCY, caller=["Water is spraying from a pipe under the sink"])
+    found = [f"{c.kind} {c.text}" for c in unsupported(sentence, support)]
+    assert (found == []) is bound, found
+
+
+@pytest.mark.parametrize(
+    ("sentence", "bound"),
+    [
+        # dev split, saas: "How long is a demo, and can it be done in French?"
+        ("It can be done in French.", False),
+        ("It can be done by video call.", True),
+        ("Yes, it can be restored from the trash.", True),
+        ("That can take a moment.", True),
+    ],
+)
+def test_what_a_thing_can_do_is_the_office_s_word(sentence: str, bound: bool) -> None:
+    support = Support.of(
+        [
+            "demo: A demo takes 30 minutes with a product expert, by video call.",
+            "restoring deleted projects: Deleted projects stay in the trash for 30 days and can "
+            "be restored from there.",
+        ],
+        caller=["How long is a demo, and can it be done in French?"],
+    )
+    found = [f"{c.kind} {c.text}" for c in unsupported(sentence, support)]
+    assert (found == []) is bound, found
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        # eval split, starter: the model's words about its own context, said to a caller
+        "The cost of a new laser printer is not provided in the information given.",
+        "Based on the information provided, I cannot say.",
+        "The facts I was given don't mention that.",
+    ],
+)
+def test_the_model_s_words_about_its_instructions_are_never_spoken(sentence: str) -> None:
+    guard = GroundingGuard(SUPPORT, known=False)
+    assert guard.feed(sentence + " ") == ""
+    assert guard.blocked is not None and guard.blocked.claims[-1].kind == "meta"
+    # the office's "information" in a plain sentence is no such talk
+    assert GroundingGuard(SUPPORT).feed("I can give you that information. ") != ""
+
+
+@pytest.mark.parametrize(
+    ("sentence", "bound"),
+    [
+        # eval split, starter: a right "no" to "Do you charge anything for a hardware quote?"
+        ("No, we don't charge anything for a hardware quote.", True),
+        ("No, you do not have to pay to park at the clinic.", True),
+        ("No, we do not charge owners to value their home.", True),  # "valuation"
+        ("No, it will not cost you anything for the return label.", True),
+        # the free thing is not this thing
+        ("No, there is no fee for missing an appointment.", False),
+        ("No, we don't charge for repairs.", False),
+        ("No, it doesn't cost anything.", False),  # says nothing of what is free
+    ],
+)
+def test_no_charge_is_backed_by_the_office_calling_that_thing_free(
+    sentence: str, bound: bool
+) -> None:
+    support = Support.of(
+        [
+            "hardware quotes: Hardware quotes are free; the team prepares the quote.",
+            "address and parking: The clinic is at 15 Maple Street, with free parking.",
+            "free valuation: Owners who want to sell or let their property get a free "
+            "valuation; the team calls you back to arrange it.",
+            "cancelling an appointment: Please cancel at least 24 hours ahead; cancelling is "
+            "free.",
+            "return label: The return label is free; the team emails it to you.",
+        ],
+        caller=["do you charge for that?"],
+    )
+    found = [f"{c.kind} {c.text}" for c in unsupported(sentence, support)]
+    assert (found == []) is bound, found
