@@ -445,8 +445,11 @@ class Conversation(OfficeRecords):
     def _own_fact_keeps(self, d: Decision, text: str) -> Decision:
         """A handoff the LLM chose (no rule matched clearly) is not made when one of the current
         assistant's own office facts clearly answers the caller: those facts are its alone, and
-        a price question to the quotes assistant is no complaint for escalation."""
-        if d.target is None or d.path != "llm" or d.verdict is not None:
+        a price question to the quotes assistant is no complaint for escalation. Nor is a tie
+        asked about ("is it for Buying, or for Viewings?") when the renting assistant's own
+        listing answers "what's the rent for the Riverside apartment"."""
+        chose = d.target is not None and d.path == "llm"
+        if d.verdict is not None or not (chose or (d.path == "clarify" and d.ties)):
             return d
         own = self.facts.own_answer(self.current, text)
         if own is None:

@@ -388,6 +388,13 @@ def test_an_llm_handoff_is_not_made_when_the_assistants_own_fact_answers() -> No
     assert conv._own_fact_keeps(fast, "How much is the Premium package per month?") is fast
     desk = Conversation(engine, channel="text", assistant="frontdesk", listeners=[])  # type: ignore[arg-type]
     assert desk._own_fact_keeps(llm, "How much is the Premium package per month?") is llm
+    # a tie the caller would be asked about: the assistant's own fact answers instead (eval
+    # split, realestate: "is it for Buying, or for Viewings?" to a question about a rent)
+    rules = [r for r in cfg.assistant("sales").handoffs][:2]
+    tie = Decision(None, "clarify", "two conditions apply", {}, ties=rules)
+    kept = conv._own_fact_keeps(tie, "How much is the Premium package per month?")
+    assert (kept.target, kept.path, kept.ties) == (None, "facts", [])
+    assert conv._own_fact_keeps(tie, "My printer is broken.") is tie
 
 
 def test_a_question_answered_from_the_facts_is_an_outcome_and_a_deferral_is_not() -> None:
